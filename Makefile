@@ -13,9 +13,8 @@
 
 # The newest kernel that has both headers and an image (the host may run
 # another kernel, so never ask uname).
-KVER ?= $(shell for d in $$(ls -d /lib/modules/*/build 2>/dev/null | sort -V -r); do \
-		v=$${d%/build}; v=$${v\#/lib/modules/}; \
-		[ -e /boot/vmlinuz-$$v ] && { echo $$v; break; }; done)
+KVER ?= $(shell ls -d /lib/modules/*/build 2>/dev/null | sed 's|^/lib/modules/||; s|/build$$||' | \
+		sort -V -r | while read v; do [ -e /boot/vmlinuz-$$v ] && echo $$v && break; done)
 KDIR ?= /lib/modules/$(KVER)/build
 PWD := $(CURDIR)
 CHECKPATCH ?= $(firstword $(wildcard /usr/src/linux-source-*/scripts/checkpatch.pl) \
