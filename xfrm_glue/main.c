@@ -1,17 +1,119 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * esp_offload: module entry points.
+ * esp_offload: module entry points and registration with the xfrm stack.
+ *
+ * Once loaded, this module is the ESP transform (IP protocol 50) for
+ * IPv4 and IPv6 in every network namespace: the xfrm core hands it every
+ * ESP SA to set up and every ESP packet to build or verify.
  */
 #include <linux/module.h>
+#include <net/xfrm.h>
+
+#include "crypto_accel/aead.h"
+#include "esp_offload/esp.h"
+#include "esp_offload/stats.h"
+#include "xfrm_glue/glue.h"
+#include "xfrm_glue/sa_table.h"
+
+static const struct xfrm_type espo_type4 = {
+	.owner		= THIS_MODULE,
+	.proto		= IPPROTO_ESP,
+	.flags		= XFRM_TYPE_REPLAY_PROT,
+	.init_state	= espo_init_state,
+	.destructor	= espo_destroy_state,
+	.input		= espo_input,
+	.output		= espo_output,
+};
+
+static const struct xfrm_type espo_type6 = {
+	.owner		= THIS_MODULE,
+	.proto		= IPPROTO_ESP,
+	.flags		= XFRM_TYPE_REPLAY_PROT,
+	.init_state	= espo_init_state,
+	.destructor	= espo_destroy_state,
+	.input		= espo_input,
+	.output		= espo_output,
+};
+
+static int espo_rcv_cb(struct sk_buff *skb, int err)
+{
+	return 0;
+}
+
+static struct xfrm4_protocol espo_proto4 = {
+	.handler	= xfrm4_rcv,
+	.input_handler	= xfrm_input,
+	.cb_handler	= espo_rcv_cb,
+	.err_handler	= espo_icmp4_err,
+	.priority	= 0,
+};
+
+static struct xfrm6_protocol espo_proto6 = {
+	.handler	= xfrm6_rcv,
+	.input_handler	= xfrm_input,
+	.cb_handler	= espo_rcv_cb,
+	.err_handler	= espo_icmp6_err,
+	.priority	= 0,
+};
 
 static int __init espo_init(void)
 {
-	pr_info("version %s loaded\n", ESPO_VERSION);
+	int err;
+
+	err = espo_aead_check_params();
+	if (err)
+		return err;
+	err = espo_exclusive_init();
+	if (err)
+		return err;
+	err = espo_stats_init();
+	if (err)
+		goto err_stats;
+	espo_debugfs_init();
+
+	err = xfrm_register_type(&espo_type4, AF_INET);
+	if (err)
+		goto err_type4;
+	err = xfrm_register_type(&espo_type6, AF_INET6);
+	if (err)
+		goto err_type6;
+	err = xfrm4_protocol_register(&espo_proto4, IPPROTO_ESP);
+	if (err)
+		goto err_proto4;
+	err = xfrm6_protocol_register(&espo_proto6, IPPROTO_ESP);
+	if (err)
+		goto err_proto6;
+
+	pr_info("version %s loaded: ESP for IPv4 and IPv6\n", ESPO_VERSION);
 	return 0;
+
+err_proto6:
+	xfrm4_protocol_deregister(&espo_proto4, IPPROTO_ESP);
+err_proto4:
+	xfrm_unregister_type(&espo_type6, AF_INET6);
+err_type6:
+	xfrm_unregister_type(&espo_type4, AF_INET);
+err_type4:
+	espo_debugfs_exit();
+	espo_stats_exit();
+err_stats:
+	espo_exclusive_exit();
+	pr_err("could not register with xfrm: %d\n", err);
+	return err;
 }
 
 static void __exit espo_exit(void)
 {
+	xfrm6_protocol_deregister(&espo_proto6, IPPROTO_ESP);
+	xfrm4_protocol_deregister(&espo_proto4, IPPROTO_ESP);
+	xfrm_unregister_type(&espo_type6, AF_INET6);
+	xfrm_unregister_type(&espo_type4, AF_INET);
+	/* Let in-flight packets and RCU readers of the SA table finish. */
+	synchronize_net();
+	rcu_barrier();
+	espo_debugfs_exit();
+	espo_stats_exit();
+	espo_exclusive_exit();
 	pr_info("unloaded\n");
 }
 
@@ -22,3 +124,5 @@ MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("IPsec ESP (RFC 4303) with AES-GCM/GMAC for the xfrm stack");
 MODULE_VERSION(ESPO_VERSION);
 MODULE_AUTHOR("The esp_offload developers");
+MODULE_ALIAS_XFRM_TYPE(AF_INET, XFRM_PROTO_ESP);
+MODULE_ALIAS_XFRM_TYPE(AF_INET6, XFRM_PROTO_ESP);
