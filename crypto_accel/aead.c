@@ -190,11 +190,11 @@ struct espo_req *espo_req_alloc(struct crypto_aead *aead, int nsg)
  * sequence number, or SPI and the 64-bit extended sequence number.
  */
 void espo_req_set_aad(struct espo_req *r, const struct xfrm_state *x,
-		      __be32 spi, __be32 seq_lo, u32 seq_hi)
+		      __be32 spi, __be32 seq_lo, __be32 seq_hi)
 {
 	r->aad[0] = spi;
 	if (x->props.flags & XFRM_STATE_ESN) {
-		r->aad[1] = htonl(seq_hi);
+		r->aad[1] = seq_hi;
 		r->aad[2] = seq_lo;
 		r->aadlen = 3 * sizeof(__be32);
 	} else {

@@ -40,7 +40,7 @@ const char *espo_aead_driver(const struct xfrm_state *x);
 
 struct espo_req *espo_req_alloc(struct crypto_aead *aead, int nsg);
 void espo_req_set_aad(struct espo_req *r, const struct xfrm_state *x,
-		      __be32 spi, __be32 seq_lo, u32 seq_hi);
+		      __be32 spi, __be32 seq_lo, __be32 seq_hi);
 
 static inline void espo_req_free(struct espo_req *r)
 {

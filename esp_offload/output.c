@@ -168,7 +168,7 @@ static int espo_tx_encrypt(struct xfrm_state *x, struct sk_buff *skb,
 	r->x = x;
 	memcpy(r->iv, esph + 1, ESPO_IV_LEN);
 	espo_req_set_aad(r, x, esph->spi, esph->seq_no,
-			 XFRM_SKB_CB(skb)->seq.output.hi);
+			 htonl(XFRM_SKB_CB(skb)->seq.output.hi));
 	err = skb_to_sgvec(skb, &r->sg[1], ivoff,
 			   ESPO_IV_LEN + g->clen + icvlen);
 	if (unlikely(err < 0)) {
