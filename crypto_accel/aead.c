@@ -154,7 +154,7 @@ const char *espo_aead_driver(const struct xfrm_state *x)
 /*
  * One allocation per packet: struct espo_req, the IV aligned as the
  * driver asks, the aead_request with the driver's context, and nsg
- * scatterlist entries (the AAD buffer plus the packet's pieces).
+ * scatterlist entries for the AAD buffers and the packet's pieces.
  */
 struct espo_req *espo_req_alloc(struct crypto_aead *aead, int nsg)
 {
@@ -180,8 +180,9 @@ struct espo_req *espo_req_alloc(struct crypto_aead *aead, int nsg)
 	p = PTR_ALIGN(p + reqlen, __alignof__(struct scatterlist));
 	r->sg = (struct scatterlist *)p;
 
+	r->dst = r->sg;
+	r->src_pages = 0;
 	aead_request_set_tfm(r->areq, aead);
-	sg_init_table(r->sg, nsg);
 	return r;
 }
 
@@ -201,5 +202,19 @@ void espo_req_set_aad(struct espo_req *r, const struct xfrm_state *x,
 		r->aad[1] = seq_lo;
 		r->aadlen = 2 * sizeof(__be32);
 	}
-	sg_set_buf(&r->sg[0], r->aad, r->aadlen);
+}
+
+/*
+ * Fill a scatterlist of nsg entries: the AAD, then len bytes of the
+ * packet from offset (which must be the IV). Returns 0 or -errno.
+ */
+int espo_req_map_skb(struct espo_req *r, struct scatterlist *sg, int nsg,
+		     struct sk_buff *skb, int offset, int len)
+{
+	int n;
+
+	sg_init_table(sg, nsg);
+	sg_set_buf(sg, r->aad, r->aadlen);
+	n = skb_to_sgvec(skb, sg + 1, offset, len);
+	return n < 0 ? n : 0;
 }

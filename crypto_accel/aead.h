@@ -20,17 +20,21 @@
 /*
  * Per-packet scratch. The AAD is built here (SPI, ESN high bits when the
  * SA uses ESN, sequence number) so the packet's own ESP header is never
- * moved around; the scatterlist then continues with the packet from the
- * IV on.
+ * moved around; each scatterlist starts with the AAD and continues with
+ * the packet from the IV on. src and dst are the same list unless the
+ * output path encrypts into fresh pages (then src_pages counts the page
+ * references the src list holds, released once the cipher is done).
  */
 struct espo_req {
 	struct sk_buff *skb;
 	struct xfrm_state *x;
 	struct aead_request *areq;
 	struct scatterlist *sg;
+	struct scatterlist *dst;
 	u8 *iv;
 	__be32 aad[3];
 	u8 aadlen;
+	u8 src_pages;
 };
 
 int espo_aead_check_params(void);
@@ -41,6 +45,8 @@ const char *espo_aead_driver(const struct xfrm_state *x);
 struct espo_req *espo_req_alloc(struct crypto_aead *aead, int nsg);
 void espo_req_set_aad(struct espo_req *r, const struct xfrm_state *x,
 		      __be32 spi, __be32 seq_lo, __be32 seq_hi);
+int espo_req_map_skb(struct espo_req *r, struct scatterlist *sg, int nsg,
+		     struct sk_buff *skb, int offset, int len);
 
 static inline void espo_req_free(struct espo_req *r)
 {

@@ -193,9 +193,9 @@ int espo_input(struct xfrm_state *x, struct sk_buff *skb)
 	memcpy(r->iv, esph + 1, ESPO_IV_LEN);
 	espo_req_set_aad(r, x, esph->spi, esph->seq_no,
 			 XFRM_SKB_CB(skb)->seq.input.hi);
-	err = skb_to_sgvec(skb, &r->sg[1], sizeof(*esph),
-			   skb->len - sizeof(*esph));
-	if (unlikely(err < 0)) {
+	err = espo_req_map_skb(r, r->sg, nfrags + 1, skb, sizeof(*esph),
+			       skb->len - sizeof(*esph));
+	if (unlikely(err)) {
 		espo_req_free(r);
 		goto err_nomem;
 	}

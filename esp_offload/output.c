@@ -20,12 +20,14 @@
 #include "esp_offload/esp.h"
 #include "esp_offload/stats.h"
 
-/* Sizes of one packet's trailer. */
+/* Sizes of one packet's trailer, and how the packet is laid out. */
 struct espo_tx_geom {
 	unsigned int tfclen;	/* TFC padding (RFC 4303 2.7), tunnel mode */
 	unsigned int padlen;	/* 0..3 bytes to the 4-byte boundary */
 	unsigned int clen;	/* payload + TFC + padding + 2 */
 	unsigned int tailen;	/* everything appended after the payload */
+	int nfrags;		/* scatterlist entries the packet needs */
+	bool fresh_pages;	/* encrypt the fragments into new pages */
 };
 
 static unsigned int espo_tfc_len(struct xfrm_state *x, struct sk_buff *skb)
@@ -63,25 +65,83 @@ static void espo_fill_trailer(u8 *tail, const struct espo_tx_geom *g, u8 proto)
 	tail[g->padlen + 1] = proto;
 }
 
+/* Carve len bytes out of the SA's page fragment cache; takes a page ref. */
+static struct page *espo_tx_page_frag(struct xfrm_state *x, unsigned int len,
+				      unsigned int *offset)
+{
+	struct page_frag *pfrag = &x->xfrag;
+	struct page *page = NULL;
+
+	spin_lock_bh(&x->lock);
+	if (likely(skb_page_frag_refill(len, pfrag, GFP_ATOMIC))) {
+		page = pfrag->page;
+		get_page(page);
+		*offset = pfrag->offset;
+		pfrag->offset += len;
+	}
+	spin_unlock_bh(&x->lock);
+	return page;
+}
+
 /*
- * Make the packet ours to encrypt in place and append the trailer.
- * Returns the number of scatterlist entries the packet needs.
+ * A paged packet (TCP's usual shape) keeps its fragments: the trailer
+ * goes into a new fragment and the cipher later writes into fresh pages,
+ * so pages shared with the socket's retransmit queue are only read.
  */
-static int espo_tx_append_trailer(struct sk_buff *skb,
-				  const struct espo_tx_geom *g, u8 proto)
+static bool espo_tx_trailer_frag(struct xfrm_state *x, struct sk_buff *skb,
+				 struct espo_tx_geom *g, u8 proto)
+{
+	struct skb_shared_info *shinfo = skb_shinfo(skb);
+	struct sock *sk = skb->sk;
+	unsigned int offset;
+	struct page *page;
+
+	if (shinfo->nr_frags >= MAX_SKB_FRAGS || skb_has_frag_list(skb) ||
+	    ALIGN(skb->data_len + g->tailen, L1_CACHE_BYTES) > PAGE_SIZE)
+		return false;
+	page = espo_tx_page_frag(x, ALIGN(g->tailen, L1_CACHE_BYTES), &offset);
+	if (!page)
+		return false;
+
+	/* Real page refs before the frag array changes (managed frags). */
+	skb_zcopy_downgrade_managed(skb);
+	espo_fill_trailer(page_address(page) + offset, g, proto);
+	__skb_fill_page_desc(skb, shinfo->nr_frags, page, offset, g->tailen);
+	shinfo->nr_frags++;
+	skb_len_add(skb, g->tailen);
+	if (sk && sk_fullsock(sk))
+		refcount_add(g->tailen, &sk->sk_wmem_alloc);
+
+	g->nfrags = shinfo->nr_frags + 1;
+	g->fresh_pages = true;
+	return true;
+}
+
+/*
+ * Append the trailer, making sure that whatever the cipher writes is
+ * ours: the linear packet in place when it has room, a paged packet into
+ * fresh pages, and anything else after a private copy.
+ */
+static int espo_tx_append_trailer(struct xfrm_state *x, struct sk_buff *skb,
+				  struct espo_tx_geom *g, u8 proto)
 {
 	struct sk_buff *trailer = skb;
-	int nfrags = 1;
 
-	if (skb_cloned(skb) || skb_is_nonlinear(skb) ||
-	    skb_tailroom(skb) < g->tailen) {
-		nfrags = skb_cow_data(skb, g->tailen, &trailer);
-		if (nfrags < 0)
-			return nfrags;
+	g->nfrags = 1;
+	g->fresh_pages = false;
+	if (!skb_cloned(skb)) {
+		if (!skb_is_nonlinear(skb) && skb_tailroom(skb) >= g->tailen)
+			goto fill;
+		if (skb_is_nonlinear(skb) && espo_tx_trailer_frag(x, skb, g, proto))
+			return 0;
 	}
+	g->nfrags = skb_cow_data(skb, g->tailen, &trailer);
+	if (g->nfrags < 0)
+		return g->nfrags;
+fill:
 	espo_fill_trailer(skb_tail_pointer(trailer), g, proto);
 	pskb_put(skb, trailer, g->tailen);
-	return nfrags;
+	return 0;
 }
 
 /* RFC 3948 UDP header in front of the ESP header. */
@@ -125,7 +185,11 @@ static int espo_output_finish(struct espo_req *r, int err)
 {
 	struct xfrm_state *x = r->x;
 	struct sk_buff *skb = r->skb;
+	unsigned int i;
 
+	/* The old fragments were only read; drop the refs src held. */
+	for (i = 0; i < r->src_pages; i++)
+		put_page(sg_page(&r->sg[2 + i]));
 	espo_req_free(r);
 	if (unlikely(err)) {
 		espo_count_drop(x, ESPO_DROP_CRYPTO);
@@ -150,16 +214,40 @@ static ESPO_ASYNC_DONE(espo_output_done)
 	xfrm_output_resume(skb_to_full_sk(skb), skb, err);
 }
 
+/*
+ * Point the paged part of the packet at fresh pages for the cipher to
+ * write into. The refs on the old fragments move to the src list.
+ */
+static int espo_tx_fresh_pages(struct espo_req *r, struct sk_buff *skb,
+			       int ivoff, int len)
+{
+	struct skb_shared_info *shinfo = skb_shinfo(skb);
+	unsigned int offset;
+	struct page *page;
+
+	page = espo_tx_page_frag(r->x, ALIGN(skb->data_len, L1_CACHE_BYTES),
+				 &offset);
+	if (!page)
+		return -ENOMEM;
+	r->src_pages = shinfo->nr_frags;
+	shinfo->nr_frags = 1;
+	__skb_fill_page_desc(skb, 0, page, offset, skb->data_len);
+	/* AAD, linear part from the IV, the new page. */
+	return espo_req_map_skb(r, r->dst, 3, skb, ivoff, len);
+}
+
 static int espo_tx_encrypt(struct xfrm_state *x, struct sk_buff *skb,
-			   struct ip_esp_hdr *esph, int nfrags,
+			   struct ip_esp_hdr *esph,
 			   const struct espo_tx_geom *g, unsigned int icvlen)
 {
 	struct crypto_aead *aead = x->data;
 	int ivoff = (u8 *)(esph + 1) - skb->data;
+	int len = ESPO_IV_LEN + g->clen + icvlen;
+	int nsg = g->nfrags + 1;
 	struct espo_req *r;
 	int err;
 
-	r = espo_req_alloc(aead, nfrags + 1);
+	r = espo_req_alloc(aead, nsg + (g->fresh_pages ? 3 : 0));
 	if (unlikely(!r)) {
 		espo_count_drop(x, ESPO_DROP_NOMEM);
 		return -ENOMEM;
@@ -169,15 +257,18 @@ static int espo_tx_encrypt(struct xfrm_state *x, struct sk_buff *skb,
 	memcpy(r->iv, esph + 1, ESPO_IV_LEN);
 	espo_req_set_aad(r, x, esph->spi, esph->seq_no,
 			 htonl(XFRM_SKB_CB(skb)->seq.output.hi));
-	err = skb_to_sgvec(skb, &r->sg[1], ivoff,
-			   ESPO_IV_LEN + g->clen + icvlen);
-	if (unlikely(err < 0)) {
+	err = espo_req_map_skb(r, r->sg, nsg, skb, ivoff, len);
+	if (!err && g->fresh_pages) {
+		r->dst = r->sg + nsg;
+		err = espo_tx_fresh_pages(r, skb, ivoff, len);
+	}
+	if (unlikely(err)) {
 		espo_req_free(r);
 		espo_count_drop(x, ESPO_DROP_NOMEM);
 		return err;
 	}
 	aead_request_set_callback(r->areq, 0, espo_output_done, r);
-	aead_request_set_crypt(r->areq, r->sg, r->sg, g->clen, r->iv);
+	aead_request_set_crypt(r->areq, r->sg, r->dst, g->clen, r->iv);
 	aead_request_set_ad(r->areq, r->aadlen + ESPO_IV_LEN);
 
 	err = crypto_aead_encrypt(r->areq);
@@ -194,14 +285,14 @@ int espo_output(struct xfrm_state *x, struct sk_buff *skb)
 	struct xfrm_skb_cb *cb = XFRM_SKB_CB(skb);
 	struct ip_esp_hdr *esph;
 	struct espo_tx_geom g;
-	int nfrags, err;
 	u64 seq;
+	int err;
 
 	espo_tx_geometry(x, skb, icvlen, &g);
-	nfrags = espo_tx_append_trailer(skb, &g, proto);
-	if (unlikely(nfrags < 0)) {
+	err = espo_tx_append_trailer(x, skb, &g, proto);
+	if (unlikely(err)) {
 		espo_count_drop(x, ESPO_DROP_NOMEM);
-		return nfrags;
+		return err;
 	}
 
 	*skb_mac_header(skb) = IPPROTO_ESP;
@@ -226,5 +317,5 @@ int espo_output(struct xfrm_state *x, struct sk_buff *skb)
 	put_unaligned_be64(seq, esph + 1);
 
 	skb_push(skb, -skb_network_offset(skb));
-	return espo_tx_encrypt(x, skb, esph, nfrags, &g, icvlen);
+	return espo_tx_encrypt(x, skb, esph, &g, icvlen);
 }
