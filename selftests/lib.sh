@@ -1,0 +1,264 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Shared helpers for esp_offload's selftests, kselftest style. A test
+# sources this file, runs inside the test VM as root, prints TAP and exits
+# 0 (pass), 1 (fail) or 4 (skip).
+#
+#   . "$(dirname "$0")/lib.sh"
+#   ksft_plan 3 ... ksft_pass "name" / ksft_fail "name" "why" / ksft_exit
+
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+REPO=${REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+MODULE_KO=$REPO/esp_offload.ko
+KSFT_PASS=0 KSFT_FAIL=0 KSFT_SKIP=0 KSFT_NUM=0
+readonly ksft_skip=4
+# Per-run suffix for namespace and interface names.
+SUFFIX=$(printf '%04x' $((RANDOM)))
+NETNS_LIST=()
+CLEANUP_HOOKS=()
+DMESG_MARK=0
+
+# --- TAP -----------------------------------------------------------------
+
+ksft_plan() { echo "1..$1"; }
+ksft_diag() { echo "# $*"; }
+
+ksft_pass() {
+	KSFT_NUM=$((KSFT_NUM + 1)) KSFT_PASS=$((KSFT_PASS + 1))
+	echo "ok $KSFT_NUM - $1"
+}
+
+ksft_fail() {
+	KSFT_NUM=$((KSFT_NUM + 1)) KSFT_FAIL=$((KSFT_FAIL + 1))
+	echo "not ok $KSFT_NUM - $1${2:+ # $2}"
+}
+
+ksft_skip_case() {
+	KSFT_NUM=$((KSFT_NUM + 1)) KSFT_SKIP=$((KSFT_SKIP + 1))
+	echo "ok $KSFT_NUM - $1 # SKIP ${2:-}"
+}
+
+# ksft_check NAME CMD...: pass if CMD succeeds.
+ksft_check() {
+	local name=$1
+	shift
+	if "$@"; then ksft_pass "$name"; else ksft_fail "$name" "failed: $*"; fi
+}
+
+# ksft_eq NAME EXPECTED ACTUAL
+ksft_eq() {
+	if [ "$2" = "$3" ]; then
+		ksft_pass "$1"
+	else
+		ksft_fail "$1" "expected '$2', got '$3'"
+	fi
+}
+
+# Skip the whole test (exit 4) with a reason.
+ksft_skip_all() {
+	echo "1..0 # SKIP $*"
+	exit $ksft_skip
+}
+
+ksft_exit() {
+	ksft_diag "$KSFT_PASS passed, $KSFT_FAIL failed, $KSFT_SKIP skipped"
+	[ "$KSFT_FAIL" = 0 ] || exit 1
+	[ "$KSFT_PASS" != 0 ] || [ "$KSFT_SKIP" = 0 ] || exit $ksft_skip
+	exit 0
+}
+
+# --- commands ------------------------------------------------------------
+
+require_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null || ksft_skip_all "$c not installed"
+	done
+}
+
+# run CMD...: print the command, then run it.
+run() {
+	echo "# + $*"
+	"$@"
+}
+
+# busywait TIMEOUT_MS CMD...: poll CMD until it succeeds or time runs out.
+busywait() {
+	local timeout_ms=$1 start now
+	shift
+	start=$(date +%s%3N)
+	while true; do
+		"$@" && return 0
+		now=$(date +%s%3N)
+		[ $((now - start)) -lt "$timeout_ms" ] || return 1
+		sleep 0.05
+	done
+}
+
+# slowwait TIMEOUT_S CMD...: the same with a coarser step.
+slowwait() {
+	local timeout_s=$1 i
+	shift
+	for ((i = 0; i < timeout_s * 4; i++)); do
+		"$@" && return 0
+		sleep 0.25
+	done
+	return 1
+}
+
+# --- cleanup -------------------------------------------------------------
+
+on_exit() { CLEANUP_HOOKS+=("$*"); }
+
+cleanup() {
+	local i ns
+	for ((i = ${#CLEANUP_HOOKS[@]} - 1; i >= 0; i--)); do
+		eval "${CLEANUP_HOOKS[$i]}" >/dev/null 2>&1
+	done
+	for ns in "${NETNS_LIST[@]}"; do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
+		ip -n "$ns" xfrm state flush 2>/dev/null
+		ip -n "$ns" xfrm policy flush 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
+	NETNS_LIST=()
+}
+trap cleanup EXIT
+
+# --- network namespaces ---------------------------------------------------
+
+# Namespaces must be created in the test's own shell (not in $(...)) so
+# that cleanup knows them: netns_new VAR NAME sets VAR.
+netns_new() {
+	local ns=$2-$SUFFIX
+	ip netns add "$ns" || return 1
+	NETNS_LIST+=("$ns")
+	ip -n "$ns" link set lo up
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
+		net.ipv6.conf.default.accept_dad=0 net.ipv4.ip_forward=1 \
+		net.ipv6.conf.all.forwarding=1
+	printf -v "$1" '%s' "$ns"
+}
+
+# veth_pair NS1 IF1 NS2 IF2: a veth between two namespaces, both up.
+veth_pair() {
+	ip link add "$2" netns "$1" type veth peer name "$4" netns "$3" &&
+	ip -n "$1" link set "$2" up &&
+	ip -n "$3" link set "$4" up
+}
+
+# --- the module -----------------------------------------------------------
+
+module_loaded() { grep -q "^$1 " /proc/modules; }
+
+# module_load [PARAMS...]: insmod the module under test.
+module_load() {
+	module_loaded esp_offload && return 0
+	insmod "$MODULE_KO" "$@"
+}
+
+# module_unload: flush every namespace's SAs, then rmmod.
+module_unload() {
+	local ns
+	module_loaded esp_offload || return 0
+	ip xfrm state flush 2>/dev/null
+	for ns in $(ip netns list 2>/dev/null | cut -d' ' -f1); do
+		ip -n "$ns" xfrm state flush 2>/dev/null
+	done
+	busywait 3000 rmmod esp_offload 2>/dev/null
+}
+
+# Debugfs counter of the module: stat NAME.
+module_stat() {
+	awk -v n="$1" '$1 == n { print $2; f = 1 } END { if (!f) print 0 }' \
+		/sys/kernel/debug/esp_offload/stats 2>/dev/null
+}
+
+# The module's per-SA line for an SPI (hex, e.g. 0x00000100).
+module_sa_line() {
+	grep " spi $1 " /sys/kernel/debug/esp_offload/sas 2>/dev/null
+}
+
+# Stock ESP must not be doing the work.
+stock_esp_absent() {
+	! grep -qE '^esp(4|6)(_offload)? ' /proc/modules
+}
+
+# --- xfrm counters --------------------------------------------------------
+
+# xfrm_stat NS NAME: a /proc/net/xfrm_stat counter inside a namespace.
+xfrm_stat() {
+	ip netns exec "$1" awk -v n="$2" '$1 == n { print $2 }' /proc/net/xfrm_stat
+}
+
+# sa_field NS SPI FIELD: packets | bytes | replay | failed | replay-window
+# of one SA, parsed from `ip -s xfrm state`.
+sa_field() {
+	ip -n "$1" -s xfrm state list spi "$2" 2>/dev/null | awk -v f="$3" '
+		/lifetime current:/ { cur = 1; next }
+		cur && /\(bytes\)/ {
+			gsub(/[(),]/, " ")
+			bytes = $1; packets = $3; cur = 0
+		}
+		/^[ \t]*replay-window [0-9]+ replay [0-9]+ failed/ {
+			win = $2; rep = $4; fail = $6
+		}
+		END {
+			if (f == "packets") print packets + 0
+			else if (f == "bytes") print bytes + 0
+			else if (f == "replay") print rep + 0
+			else if (f == "failed") print fail + 0
+			else if (f == "replay-window") print win + 0
+		}'
+}
+
+# --- kernel log -----------------------------------------------------------
+
+# dmesg_mark: remember where the kernel log is; dmesg_since: print what
+# came after; dmesg_clean: no WARN/BUG/Oops since the mark.
+dmesg_mark() { DMESG_MARK=$(dmesg | wc -l); }
+dmesg_since() { dmesg | tail -n +$((DMESG_MARK + 1)); }
+dmesg_clean() {
+	! dmesg_since | grep -E 'WARNING:|BUG:|Oops|general protection|refcount_t|KASAN'
+}
+
+# --- payloads -------------------------------------------------------------
+
+# make_payload FILE BYTES [SEED]: deterministic pseudo-random data.
+make_payload() {
+	/usr/bin/python3 -c 'import random, sys
+r = random.Random(int(sys.argv[3]))
+open(sys.argv[1], "wb").write(r.randbytes(int(sys.argv[2])))' "$1" "$2" "${3:-1}"
+}
+
+# port_listening NS PORT: a TCP socket listens on PORT in NS.
+port_listening() {
+	[ -n "$(ip netns exec "$1" ss -Htln "sport = :$2")" ]
+}
+
+# tcp_transfer SRC_NS DST_NS DST_ADDR FILE [PORT]: send FILE over TCP and
+# check the sha256 of what arrived. Works for IPv4 and IPv6 addresses.
+tcp_transfer() {
+	local src=$1 dst=$2 addr=$3 file=$4 port=${5:-5201} out want got pid
+	out=$(mktemp /tmp/recv.XXXXXX)
+	ip netns exec "$dst" socat -u "TCP-LISTEN:$port,reuseaddr,ipv6only=0,pf=ip6" \
+		"OPEN:$out,creat,trunc" 2>/dev/null &
+	pid=$!
+	busywait 5000 port_listening "$dst" "$port"
+	case $addr in *:*) addr="[$addr]" ;; esac
+	timeout 60 ip netns exec "$src" socat -u "OPEN:$file" "TCP:$addr:$port" || {
+		kill $pid 2>/dev/null
+		return 1
+	}
+	timeout 30 tail --pid=$pid -f /dev/null
+	want=$(sha256sum < "$file")
+	got=$(sha256sum < "$out")
+	rm -f "$out"
+	[ "$want" = "$got" ]
+}
+
+# ping_ok NS ADDR [COUNT]: ping succeeds (IPv4 or IPv6).
+ping_ok() {
+	ip netns exec "$1" ping -q -c "${3:-3}" -i 0.2 -W 2 "$2" >/dev/null 2>&1
+}
