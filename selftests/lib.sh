@@ -262,3 +262,51 @@ tcp_transfer() {
 ping_ok() {
 	ip netns exec "$1" ping -q -c "${3:-3}" -i 0.2 -W 2 "$2" >/dev/null 2>&1
 }
+
+# --- a pair of hosts -----------------------------------------------------
+
+# pair_topology: namespaces $NS_A and $NS_B joined by veth "veth0",
+# with 192.0.2.1/24 + 2001:db8::1/64 (A) and .2/::2 (B).
+pair_topology() {
+	netns_new NS_A a && netns_new NS_B b &&
+	veth_pair "$NS_A" veth0 "$NS_B" veth0 || return 1
+	ip -n "$NS_A" addr add 192.0.2.1/24 dev veth0
+	ip -n "$NS_B" addr add 192.0.2.2/24 dev veth0
+	ip -n "$NS_A" addr add 2001:db8::1/64 dev veth0 nodad
+	ip -n "$NS_B" addr add 2001:db8::2/64 dev veth0 nodad
+}
+
+# esp_transport_pair ADDR_A ADDR_B SPI_AB SPI_BA -- STATE_ARGS...: the
+# same two transport-mode SAs in both namespaces (A->B with SPI_AB, B->A
+# with SPI_BA, each with STATE_ARGS, e.g. the aead and flags), and the
+# policies for all traffic between the two addresses.
+esp_transport_pair() {
+	local a=$1 b=$2 sab=$3 sba=$4 ns
+	shift 5
+	for ns in "$NS_A" "$NS_B"; do
+		ip -n "$ns" xfrm state add src "$a" dst "$b" proto esp spi "$sab" \
+			reqid 7 mode transport "$@" &&
+		ip -n "$ns" xfrm state add src "$b" dst "$a" proto esp spi "$sba" \
+			reqid 7 mode transport "$@" || return 1
+	done
+	ip -n "$NS_A" xfrm policy add src "$a" dst "$b" dir out \
+		tmpl proto esp reqid 7 mode transport &&
+	ip -n "$NS_A" xfrm policy add src "$b" dst "$a" dir in \
+		tmpl proto esp reqid 7 mode transport &&
+	ip -n "$NS_B" xfrm policy add src "$b" dst "$a" dir out \
+		tmpl proto esp reqid 7 mode transport &&
+	ip -n "$NS_B" xfrm policy add src "$a" dst "$b" dir in \
+		tmpl proto esp reqid 7 mode transport
+}
+
+# xfrm_flush NS...: remove all states and policies.
+xfrm_flush() {
+	local ns
+	for ns in "$@"; do
+		ip -n "$ns" xfrm policy flush
+		ip -n "$ns" xfrm state flush
+	done
+}
+
+# A 288-bit key (AES-256 + salt); ${KEY256:0:42} is 160 bits, ${KEY256:0:58} 224.
+KEY256=0x0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20aabbccdd
