@@ -192,8 +192,9 @@ xfrm_stat() {
 	ip netns exec "$1" awk -v n="$2" '$1 == n { print $2 }' /proc/net/xfrm_stat
 }
 
-# sa_field NS SPI FIELD: packets | bytes | replay | failed | replay-window
-# of one SA, parsed from `ip -s xfrm state`.
+# sa_field NS SPI FIELD: packets | bytes | replay | failed of one SA,
+# parsed from `ip -s xfrm state` ("replay-window" there is the count of
+# packets that fell outside the window, not the window's size).
 sa_field() {
 	ip -n "$1" -s xfrm state list spi "$2" 2>/dev/null | awk -v f="$3" '
 		/lifetime current:/ { cur = 1; next }
