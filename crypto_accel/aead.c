@@ -31,7 +31,6 @@ module_param_named(crypto_mode, espo_crypto_mode, charp, 0444);
 MODULE_PARM_DESC(crypto_mode,
 		 "direct (default), async (every request through cryptd) or parallel (pcrypt over all CPUs)");
 
-static const char * const espo_mode_tmpl[] = { "", "cryptd", "pcrypt" };
 static const char * const espo_mode_names[] = { "direct", "async", "parallel" };
 
 static int espo_mode_index(void)
@@ -74,20 +73,80 @@ static bool espo_driver_fits(const char *alg_name)
 	return fits;
 }
 
-static int espo_aead_name(const struct xfrm_state *x, char *name)
-{
-	const char *inner = x->aead->alg_name;
-	int mode = espo_mode_index();
-	int len;
+enum espo_mode { ESPO_DIRECT, ESPO_ASYNC, ESPO_PARALLEL };
 
-	if (espo_driver_fits(inner))
-		inner = espo_crypto_driver;
-	if (mode <= 0)
-		len = snprintf(name, CRYPTO_MAX_ALG_NAME, "%s", inner);
-	else
-		len = snprintf(name, CRYPTO_MAX_ALG_NAME, "%s(%s)",
-			       espo_mode_tmpl[mode], inner);
-	return len < CRYPTO_MAX_ALG_NAME ? 0 : -ENAMETOOLONG;
+/*
+ * The wrapped transform for async or parallel mode, named after the
+ * driver it wraps (drv):
+ *
+ * - async: cryptd over the driver's internal SIMD implementation
+ *   ("__<driver>", which cryptd runs in process context where the FPU is
+ *   usable; crypto_simd keeps such an instance), else cryptd over the
+ *   driver itself. A new cryptd instance over an AEAD fails the crypto
+ *   self-tests on 6.1 ("corrupted request struct", with a WARN), which
+ *   is why the existing internal instance comes first.
+ * - parallel: pcrypt over the driver. pcrypt registers under the
+ *   algorithm's own name with a higher priority, so from then on it is
+ *   the default implementation of that algorithm for every user.
+ */
+static struct crypto_aead *espo_aead_wrap(enum espo_mode mode, const char *drv)
+{
+	char name[CRYPTO_MAX_ALG_NAME];
+	struct crypto_aead *tfm = ERR_PTR(-ENAMETOOLONG);
+
+	if (mode == ESPO_PARALLEL) {
+		if (snprintf(name, sizeof(name), "pcrypt(%s)", drv) < sizeof(name))
+			tfm = crypto_alloc_aead(name, 0, 0);
+		return tfm;
+	}
+	if (snprintf(name, sizeof(name), "cryptd(__%s)", drv) < sizeof(name))
+		tfm = crypto_alloc_aead(name, CRYPTO_ALG_INTERNAL,
+					CRYPTO_ALG_INTERNAL);
+	if (IS_ERR(tfm) &&
+	    snprintf(name, sizeof(name), "cryptd(%s)", drv) < sizeof(name))
+		tfm = crypto_alloc_aead(name, 0, 0);
+	return tfm;
+}
+
+/*
+ * A pcrypt instance lives on under its algorithm's name once created and
+ * outranks what it wraps; look through it so that every SA starts from
+ * the implementation itself and wrappers never nest.
+ */
+static struct crypto_aead *espo_aead_unwrap_pcrypt(struct crypto_aead *tfm)
+{
+	static const char prefix[] = "pcrypt(";
+	char inner[CRYPTO_MAX_ALG_NAME];
+	const char *drv;
+	size_t len;
+
+	while (!IS_ERR(tfm)) {
+		drv = crypto_tfm_alg_driver_name(crypto_aead_tfm(tfm));
+		len = strlen(drv);
+		if (strncmp(drv, prefix, sizeof(prefix) - 1) || drv[len - 1] != ')')
+			break;
+		strscpy(inner, drv + sizeof(prefix) - 1,
+			min(sizeof(inner), len - (sizeof(prefix) - 1)));
+		crypto_free_aead(tfm);
+		tfm = crypto_alloc_aead(inner, 0, 0);
+	}
+	return tfm;
+}
+
+/* The SA's transform as the parameters ask, not yet keyed. */
+static struct crypto_aead *espo_aead_alloc(const char *alg)
+{
+	const char *base = espo_driver_fits(alg) ? espo_crypto_driver : alg;
+	enum espo_mode mode = espo_mode_index();
+	struct crypto_aead *tfm, *wrapped;
+
+	tfm = espo_aead_unwrap_pcrypt(crypto_alloc_aead(base, 0, 0));
+	if (IS_ERR(tfm) || mode == ESPO_DIRECT)
+		return tfm;
+	wrapped = espo_aead_wrap(mode,
+				 crypto_tfm_alg_driver_name(crypto_aead_tfm(tfm)));
+	crypto_free_aead(tfm);
+	return wrapped;
 }
 
 /*
@@ -97,18 +156,12 @@ static int espo_aead_name(const struct xfrm_state *x, char *name)
  */
 int espo_aead_init(struct xfrm_state *x, struct netlink_ext_ack *extack)
 {
-	char name[CRYPTO_MAX_ALG_NAME];
 	struct crypto_aead *aead;
 	int err;
 
-	err = espo_aead_name(x, name);
-	if (err) {
-		NL_SET_ERR_MSG_MOD(extack, "AEAD driver name is too long");
-		return err;
-	}
-	aead = crypto_alloc_aead(name, 0, 0);
+	aead = espo_aead_alloc(x->aead->alg_name);
 	if (IS_ERR(aead)) {
-		NL_SET_ERR_MSG_MOD(extack, "AEAD implementation not available");
+		NL_SET_ERR_MSG_MOD(extack, "AEAD implementation not available (see crypto_driver and crypto_mode)");
 		return PTR_ERR(aead);
 	}
 	if (crypto_aead_ivsize(aead) != ESPO_IV_LEN) {

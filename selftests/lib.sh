@@ -111,11 +111,10 @@ slowwait() {
 
 on_exit() { CLEANUP_HOOKS+=("$*"); }
 
-cleanup() {
-	local i ns
-	for ((i = ${#CLEANUP_HOOKS[@]} - 1; i >= 0; i--)); do
-		eval "${CLEANUP_HOOKS[$i]}" >/dev/null 2>&1
-	done
+# netns_cleanup: delete every namespace this test created (and what runs
+# in it); the test can build a new topology afterwards.
+netns_cleanup() {
+	local ns
 	for ns in "${NETNS_LIST[@]}"; do
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
 		ip -n "$ns" xfrm state flush 2>/dev/null
@@ -123,6 +122,14 @@ cleanup() {
 		ip netns del "$ns" 2>/dev/null
 	done
 	NETNS_LIST=()
+}
+
+cleanup() {
+	local i
+	for ((i = ${#CLEANUP_HOOKS[@]} - 1; i >= 0; i--)); do
+		eval "${CLEANUP_HOOKS[$i]}" >/dev/null 2>&1
+	done
+	netns_cleanup
 }
 trap cleanup EXIT
 

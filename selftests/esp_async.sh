@@ -1,0 +1,96 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# vm: own (pcrypt becomes the default rfc4106 implementation once used)
+#
+# The asynchronous crypto paths: with crypto_mode=async every request
+# goes through cryptd and completes later; with crypto_mode=parallel
+# pcrypt spreads one SA's requests over the CPUs. The same traffic must
+# pass, the SA table must name the wrapped driver, and the module must
+# count asynchronous completions. Bad parameters refuse the load.
+. "$(dirname "$0")/lib.sh"
+
+require_cmd socat
+PAYLOAD=/tmp/esp_async.$SUFFIX
+make_payload "$PAYLOAD" 200000 4
+on_exit rm -f "$PAYLOAD"
+on_exit module_unload
+GCM='rfc4106(gcm(aes))'
+
+tunnel_v6() {
+	local ns a b
+	for ns in "$NS_A" "$NS_B"; do
+		ip -n "$ns" xfrm state add src 2001:db8::1 dst 2001:db8::2 proto esp \
+			spi 0x5011 reqid 8 mode tunnel aead "$GCM" "$KEY256" 128 flag esn replay-window 64 &&
+		ip -n "$ns" xfrm state add src 2001:db8::2 dst 2001:db8::1 proto esp \
+			spi 0x5012 reqid 8 mode tunnel aead "$GCM" "$KEY256" 128 flag esn replay-window 64 ||
+			return 1
+	done
+	ip -n "$NS_A" addr add fd01::1/128 dev lo
+	ip -n "$NS_B" addr add fd02::1/128 dev lo
+	ip -n "$NS_A" route add fd02::1/128 via 2001:db8::2 src fd01::1
+	ip -n "$NS_B" route add fd01::1/128 via 2001:db8::1 src fd02::1
+	for ns in "$NS_A" "$NS_B"; do
+		[ "$ns" = "$NS_A" ] && a=1 b=2 || a=2 b=1
+		ip -n "$ns" xfrm policy add src fd0$a::1 dst fd0$b::1 dir out tmpl \
+			src 2001:db8::$a dst 2001:db8::$b proto esp reqid 8 mode tunnel &&
+		ip -n "$ns" xfrm policy add src fd0$b::1 dst fd0$a::1 dir in tmpl \
+			src 2001:db8::$b dst 2001:db8::$a proto esp reqid 8 mode tunnel ||
+			return 1
+	done
+}
+
+# one_mode MODE DRIVER_PREFIX
+one_mode() {
+	local mode=$1 prefix=$2 tx0 rx0
+	if ! module_load crypto_mode="$mode"; then
+		ksft_fail "$mode: module loads"
+		return
+	fi
+	pair_topology || { ksft_fail "$mode: topology"; return; }
+	tx0=$(module_stat tx_async) rx0=$(module_stat rx_async)
+	esp_transport_pair 192.0.2.1 192.0.2.2 0x5001 0x5002 -- \
+		aead "$GCM" "${KEY256:0:42}" 128
+	ksft_check "$mode: transport v4 TCP transfer, sha256 matches" \
+		tcp_transfer "$NS_A" "$NS_B" 192.0.2.2 "$PAYLOAD"
+	ksft_check "$mode: SA uses a $prefix driver" \
+		bash -c "grep ' spi 0x00005001 ' /sys/kernel/debug/esp_offload/sas | grep -q ' driver $prefix('"
+	xfrm_flush "$NS_A" "$NS_B"
+	if tunnel_v6; then
+		ksft_check "$mode: tunnel v6 ESN TCP transfer, sha256 matches" \
+			tcp_transfer "$NS_A" "$NS_B" fd02::1 "$PAYLOAD"
+	else
+		ksft_fail "$mode: tunnel v6 SAs installed"
+	fi
+	if [ "$(module_stat tx_async)" -gt "$tx0" ] && [ "$(module_stat rx_async)" -gt "$rx0" ]; then
+		ksft_pass "$mode: completions were asynchronous"
+	else
+		ksft_fail "$mode: completions were asynchronous" \
+			"tx_async $(module_stat tx_async) rx_async $(module_stat rx_async)"
+	fi
+	netns_cleanup
+	module_unload
+}
+
+ksft_plan 11
+dmesg_mark
+one_mode async cryptd
+one_mode parallel pcrypt
+
+dmesg_mark
+if insmod "$MODULE_KO" crypto_mode=bogus 2>/dev/null; then
+	ksft_fail "crypto_mode=bogus is refused"
+	module_unload
+else
+	ksft_check "crypto_mode=bogus is refused with a message" \
+		bash -c "dmesg | tail -n +$((DMESG_MARK + 1)) | grep -q 'crypto_mode=bogus is not one of'"
+fi
+if insmod "$MODULE_KO" crypto_driver=no-such-driver 2>/dev/null; then
+	ksft_fail "crypto_driver=no-such-driver is refused"
+	module_unload
+else
+	ksft_check "crypto_driver=no-such-driver is refused with a message" \
+		bash -c "dmesg | tail -n +$((DMESG_MARK + 1)) | grep -q 'crypto_driver=no-such-driver: no such AEAD driver'"
+fi
+ksft_check "dmesg clean" dmesg_clean
+ksft_exit
