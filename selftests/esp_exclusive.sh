@@ -1,0 +1,74 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# vm: own (loads the kernel's esp4/esp6)
+#
+# One ESP implementation at a time: esp_offload refuses to load next to
+# esp4/esp6, stops them loading while it is loaded, cannot be removed
+# while it carries SAs, and leaves the stock path working after it goes.
+. "$(dirname "$0")/lib.sh"
+
+require_cmd modprobe
+on_exit module_unload
+on_exit 'ip xfrm state flush; modprobe -r esp4 esp6'
+SA="src 192.0.2.1 dst 192.0.2.2 proto esp spi 0x7001 mode transport aead rfc4106(gcm(aes)) ${KEY256:0:42} 128"
+
+since() { dmesg | tail -n +$((DMESG_MARK + 1)); }
+
+ksft_plan 9
+dmesg_mark
+
+# (a) esp4 first: esp_offload refuses with EBUSY and says what to do.
+modprobe esp4 || ksft_skip_all "cannot load esp4"
+out=$(insmod "$MODULE_KO" 2>&1)
+if [ $? != 0 ] && grep -q "Device or resource busy" <<< "$out" &&
+   since | grep -q "the kernel's ESP (esp4/esp6) is loaded: remove every ESP SA"; then
+	ksft_pass "esp4 loaded: esp_offload refuses, with the message"
+else
+	ksft_fail "esp4 loaded: esp_offload refuses, with the message" "$out"
+fi
+modprobe -r esp4
+modprobe esp6 && ! insmod "$MODULE_KO" 2>/dev/null
+ksft_check "esp6 loaded: esp_offload refuses too" test $? = 0
+modprobe -r esp6
+
+# (b) esp_offload first: esp4 and esp6 refuse, each with a message.
+dmesg_mark
+module_load
+for m in esp4 esp6; do
+	out=$(modprobe $m 2>&1)
+	if [ $? != 0 ] && grep -q "Device or resource busy" <<< "$out" &&
+	   since | grep -q "refusing to load $m: esp_offload provides IPsec ESP" &&
+	   ! module_loaded $m; then
+		ksft_pass "esp_offload loaded: modprobe $m refused, with the message"
+	else
+		ksft_fail "esp_offload loaded: modprobe $m refused, with the message" "$out"
+	fi
+done
+
+# (c) An SA pins the module; after a flush it unloads cleanly.
+ip xfrm state add $SA
+ksft_check "an SA is processed by esp_offload" \
+	grep -q ' spi 0x00007001 ' /sys/kernel/debug/esp_offload/sas
+if ! rmmod esp_offload 2>/dev/null && module_loaded esp_offload; then
+	ksft_pass "rmmod refused while an SA exists"
+else
+	ksft_fail "rmmod refused while an SA exists"
+fi
+ip xfrm state flush
+dmesg_mark
+if busywait 3000 rmmod esp_offload && since | grep -q "esp_offload: unloaded"; then
+	ksft_pass "after the flush, rmmod succeeds"
+else
+	ksft_fail "after the flush, rmmod succeeds"
+fi
+
+# (d) Without esp_offload the kernel loads esp4 on demand again.
+if ip xfrm state add $SA && module_loaded esp4; then
+	ksft_pass "stock path: the first ESP SA loads esp4 by itself"
+else
+	ksft_fail "stock path: the first ESP SA loads esp4 by itself"
+fi
+ip xfrm state flush
+modprobe -r esp4
+ksft_check "dmesg clean" dmesg_clean
+ksft_exit
