@@ -1,0 +1,132 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""Build ESP packets independently of the kernel (RFC 4303 + RFC 4106 with
+the cryptography library's AES-GCM) and send them on a raw socket,
+well-formed or broken in one chosen way, so a test can check how the
+receiver treats them.
+
+  esp_inject.py SRC DST SPI KEYHEX SEQ CASE [--esn [--esn-hi N]] [--port P] [--text T]
+  esp_inject.py --stdin      (the same arguments, one packet per line)
+
+The payload is a UDP datagram to DST:P carrying T (transport mode).
+CASE: valid tamper-ct tamper-icv tamper-seq truncate-icv truncate-hdr
+      bad-padlen bad-padding dummy short
+"""
+import argparse
+import ipaddress
+import shlex
+import socket
+import struct
+import sys
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+IPPROTO_ESP = 50
+
+
+def csum(data):
+    """The Internet checksum (RFC 1071)."""
+    if len(data) % 2:
+        data += b'\0'
+    s = sum(struct.unpack('!%dH' % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+def udp_payload(src, dst, port, text):
+    """The inner UDP datagram with a correct checksum."""
+    body = text.encode()
+    length = 8 + len(body)
+    a, b = ipaddress.ip_address(src).packed, ipaddress.ip_address(dst).packed
+    if len(a) == 4:
+        pseudo = a + b + struct.pack('!BBH', 0, socket.IPPROTO_UDP, length)
+    else:
+        pseudo = a + b + struct.pack('!I3xB', length, socket.IPPROTO_UDP)
+    hdr = struct.pack('!HHHH', 40000, port, length, 0)
+    c = csum(pseudo + hdr + body) or 0xffff
+    return struct.pack('!HHHH', 40000, port, length, c) + body
+
+
+def trailer(plain_len, case):
+    """Padding to a 4-byte boundary, pad length, next header."""
+    padlen = (-(plain_len + 2)) % 4
+    pad = bytes(range(1, padlen + 1))
+    nexthdr = 59 if case == 'dummy' else 17
+    if case == 'bad-padlen':
+        return pad + bytes([200, nexthdr])
+    if case == 'bad-padding':
+        padlen = padlen or 4
+        return bytes([9] * padlen) + bytes([padlen, nexthdr])
+    return pad + bytes([padlen, nexthdr])
+
+
+def build(args):
+    key = bytes.fromhex(args.key)
+    aes, salt = key[:-4], key[-4:]
+    spi, seq = int(args.spi, 0), args.seq
+    hdr = struct.pack('!II', spi, seq)
+    iv = struct.pack('!Q', (args.esn_hi << 32) | seq)
+    plain = b'' if args.case == 'dummy' else udp_payload(
+        args.src, args.dst, args.port, args.text)
+    plain += trailer(len(plain), args.case)
+    if args.esn:
+        aad = struct.pack('!III', spi, args.esn_hi, seq)
+    else:
+        aad = hdr
+    sealed = AESGCM(aes).encrypt(salt + iv, plain, aad)
+    pkt = bytearray(hdr + iv + sealed)
+    if args.case == 'tamper-ct':
+        pkt[20] ^= 0x01
+    elif args.case == 'tamper-icv':
+        pkt[-1] ^= 0x80
+    elif args.case == 'tamper-seq':
+        pkt[4:8] = struct.pack('!I', seq + 1)
+    elif args.case == 'truncate-icv':
+        pkt = pkt[:-4]
+    elif args.case == 'truncate-hdr':
+        pkt = pkt[:16]
+    elif args.case == 'short':
+        pkt = pkt[:4]
+    return bytes(pkt)
+
+
+def parser():
+    p = argparse.ArgumentParser()
+    for a in ('src', 'dst', 'spi', 'key'):
+        p.add_argument(a)
+    p.add_argument('seq', type=int)
+    p.add_argument('case')
+    p.add_argument('--esn-hi', type=int, default=0)
+    p.add_argument('--esn', action='store_true', help='ESN SA: hi bits in AAD')
+    p.add_argument('--port', type=int, default=9999)
+    p.add_argument('--text', default='esp_inject')
+    p.add_argument('--count', type=int, default=1)
+    return p
+
+
+def inject(args):
+    esp = build(args)
+    fam = socket.AF_INET6 if ':' in args.dst else socket.AF_INET
+    # A raw ESP socket: the kernel adds the IP header, we own the rest.
+    with socket.socket(fam, socket.SOCK_RAW, IPPROTO_ESP) as s:
+        s.bind((args.src, 0))
+        for _ in range(args.count):
+            s.sendto(esp, (args.dst, 0))
+
+
+def main():
+    # --stdin: one packet description per line, "sent" after each, so a
+    # test pays for the interpreter's start-up once.
+    if sys.argv[1:] == ['--stdin']:
+        print('ready', flush=True)
+        for line in sys.stdin:
+            inject(parser().parse_args(shlex.split(line)))
+            print('sent', flush=True)
+        return 0
+    inject(parser().parse_args())
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
