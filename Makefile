@@ -39,7 +39,7 @@ clean:
 	$(MAKE) -C $(KDIR) M=$(PWD) clean
 	rm -rf .build
 
-check: module
+check: module style
 	scripts/run-selftests $(if $(T),--test $(T))
 
 demo: module
@@ -49,9 +49,10 @@ bench: module
 	scripts/bench
 
 style:
-	@git ls-files '*.c' '*.h' | xargs perl $(CHECKPATCH) --no-tree --terse --file --quiet \
-		--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG; true
-	@n=$$(git ls-files '*.c' '*.h' | xargs perl $(CHECKPATCH) --no-tree --terse --file --quiet | grep -c -E 'ERROR|WARNING'); \
+	@test -f "$(CHECKPATCH)" || { echo "checkpatch.pl not found: run scripts/setup" >&2; exit 1; }
+	@out=$$(git ls-files '*.c' '*.h' | xargs perl $(CHECKPATCH) --no-tree --terse --file \
+		--quiet --show-types | grep -E 'ERROR|WARNING'); \
+		echo "$$out" | grep . ; n=$$(echo "$$out" | grep -c .); \
 		echo "checkpatch: $$n problems"; test $$n = 0
 
 sparse:
