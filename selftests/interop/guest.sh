@@ -1,0 +1,168 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# One side of selftests/esp_interop.sh, run inside a VM:
+#   guest.sh module|stock
+# "module" (192.0.2.x side "a") runs esp_offload, "stock" (side "b") the
+# kernel's esp4/esp6. Every variant gets its own addresses and SPIs so
+# that one boot carries the whole matrix at once. Each side sends a file
+# to the other per variant and judges what it receives; results are TAP
+# lines in $RESULTS/tap.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+role=$1
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib.sh"
+trap - EXIT
+
+if [ "$role" = module ]; then
+	me=a peer=b mod=esp_offload
+	insmod "$MODULE_KO" || exit 1
+else
+	me=b peer=a mod=esp4
+	modprobe esp4 && modprobe esp6 || exit 1
+fi
+tap=$RESULTS/tap
+: > "$tap"
+
+ip link set eth0 up
+sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.eth0.accept_dad=0
+
+GCM='rfc4106(gcm(aes))'
+K128=${KEY256:0:42}
+# name mode outer inner esn alg key icv extra
+VARIANTS=(
+	"transport-v4 transport 4 - no $GCM $KEY256 128"
+	"transport-v4-esn transport 4 - yes $GCM $KEY256 128"
+	"transport-v6 transport 6 - no $GCM $K128 128"
+	"transport-v6-esn transport 6 - yes $GCM $KEY256 128"
+	"tunnel-4in4 tunnel 4 4 no $GCM $KEY256 128"
+	"tunnel-4in4-esn tunnel 4 4 yes $GCM $K128 128"
+	"tunnel-6in6 tunnel 6 6 no $GCM $KEY256 128"
+	"tunnel-6in6-esn tunnel 6 6 yes $GCM $KEY256 128"
+	"tunnel-4in6 tunnel 6 4 no $GCM $KEY256 128"
+	"tunnel-4in6-esn tunnel 6 4 yes $GCM $KEY256 96"
+	"tunnel-6in4 tunnel 4 6 no $GCM $KEY256 128"
+	"tunnel-6in4-esn tunnel 4 6 yes $GCM $K128 64"
+	"gmac-transport-v4 transport 4 - no rfc4543(gcm(aes)) $KEY256 128"
+	"tfc-tunnel-4in4 tunnel 4 4 no $GCM $KEY256 128 tfcpad 1000"
+	"natt-transport-v4 transport 4 - no $GCM $KEY256 128 encap espinudp 4500 4500 0.0.0.0"
+)
+
+# addr SIDE FAMILY KIND INDEX: outer or inner address of a side.
+addr() {
+	local n=$(($4 + 10)) s
+	[ "$1" = a ] && s=1 || s=2
+	case $2$3 in
+	4outer) echo 192.0.2.$((s * 100 + $4)) ;;
+	6outer) echo 2001:db8::$s:$n ;;
+	4inner) [ $s = 1 ] && echo 198.51.100.$n || echo 203.0.113.$n ;;
+	6inner) echo 2001:db8:$s::$n ;;
+	esac
+}
+
+setup_variant() {
+	local i=$1 name mode of inf esn alg key icv extra
+	read -r name mode of inf esn alg key icv extra <<< "${VARIANTS[$i]}"
+	local oa ob ia ib plen flags= spi=$((0x1000 + i * 2))
+	oa=$(addr a $of outer $i) ob=$(addr b $of outer $i)
+	[ $of = 4 ] && plen=24 || plen=64
+	ip addr add "$(addr $me $of outer $i)/$plen" dev eth0 nodad 2>/dev/null ||
+		ip addr add "$(addr $me $of outer $i)/$plen" dev eth0
+	[ "$esn" = yes ] && flags="flag esn replay-window 128 replay-seq 0xfffffff0 replay-oseq 0xfffffff0"
+	[ "$mode" = tunnel ] && flags="$flags flag af-unspec"
+	ip xfrm state add src "$oa" dst "$ob" proto esp spi $spi reqid $((i + 1)) mode "$mode" \
+		aead "$alg" "$key" "$icv" $flags $extra || return 1
+	ip xfrm state add src "$ob" dst "$oa" proto esp spi $((spi + 1)) reqid $((i + 1)) \
+		mode "$mode" aead "$alg" "$key" "$icv" $flags $extra || return 1
+	if [ "$mode" = tunnel ]; then
+		ia=$(addr a $inf inner $i) ib=$(addr b $inf inner $i)
+	else
+		ia=$oa ib=$ob
+	fi
+	local mine=$ia theirs=$ib om=$oa ot=$ob
+	[ $me = b ] && mine=$ib theirs=$ia om=$ob ot=$oa
+	if [ "$mode" = tunnel ]; then
+		ip addr add "$mine" dev lo
+		ip route add "$theirs" dev eth0 src "$mine"
+	fi
+	ip xfrm policy add src "$mine" dst "$theirs" dir out \
+		tmpl src "$om" dst "$ot" proto esp reqid $((i + 1)) mode "$mode" &&
+	ip xfrm policy add src "$theirs" dst "$mine" dir in \
+		tmpl src "$ot" dst "$om" proto esp reqid $((i + 1)) mode "$mode"
+	echo "$theirs" > "/tmp/peer.$i"
+}
+
+# NAT-T needs what an IKE daemon would hold: a UDP_ENCAP socket on 4500.
+/usr/bin/python3 -c '
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 4500))
+s.setsockopt(socket.IPPROTO_UDP, 100, 2)
+time.sleep(900)' &
+
+n=${#VARIANTS[@]}
+for ((i = 0; i < n; i++)); do
+	setup_variant $i || echo "not ok - interop ${VARIANTS[$i]%% *} set-up on $role" >> "$tap"
+done
+make_payload /tmp/data 150000 42
+want=$(sha256sum < /tmp/data)
+
+# Listeners: variant i arrives on port 6000+i.
+for ((i = 0; i < n; i++)); do
+	socat -u TCP-LISTEN:$((6000 + i)),reuseaddr,pf=ip6,ipv6only=0 \
+		OPEN:/tmp/recv.$i,creat,trunc 2>/dev/null &
+done
+socat -u TCP-LISTEN:5999,reuseaddr,pf=ip6,ipv6only=0 OPEN:/tmp/done,creat 2>/dev/null &
+
+# Wait for the peer: the first variant's peer answers.
+slowwait 120 ping -c 1 -W 1 "$(cat /tmp/peer.0)" >/dev/null 2>&1 ||
+	echo "# peer never answered" >> "$tap"
+
+send() {
+	local i=$1 dst tries
+	dst=$(cat "/tmp/peer.$i")
+	case $dst in *:*) dst="[$dst]" ;; esac
+	for tries in 1 2 3 4 5 6 7 8 9 10; do
+		timeout 60 socat -u OPEN:/tmp/data "TCP:$dst:$((6000 + i)),connect-timeout=3" \
+			2>/dev/null && return 0
+		sleep 1
+	done
+	return 1
+}
+for ((i = 0; i < n; i++)); do
+	send $i || echo "# variant $i: could not send to the peer" >> "$tap"
+done
+
+# Judge what arrived from the peer.
+for ((i = 0; i < n; i++)); do
+	name=${VARIANTS[$i]%% *}
+	if slowwait 60 bash -c "[ \"\$(sha256sum < /tmp/recv.$i)\" = '$want' ]"; then
+		echo "ok - interop $name $peer->$me ($([ $me = a ] && echo stock-\>module || echo module-\>stock))" >> "$tap"
+	else
+		echo "not ok - interop $name $peer->$me" >> "$tap"
+	fi
+done
+# Who did the work on this side.
+if [ "$role" = module ]; then
+	if ! grep -qE '^esp(4|6) ' /proc/modules &&
+	   [ "$(awk '$1 == "rx_packets" { print $2 }' /sys/kernel/debug/esp_offload/stats)" -gt 0 ]; then
+		echo "ok - module side: esp_offload did the work, esp4/esp6 never loaded" >> "$tap"
+	else
+		echo "not ok - module side: esp_offload did the work, esp4/esp6 never loaded" >> "$tap"
+	fi
+else
+	if grep -qE '^esp4 ' /proc/modules && grep -qE '^esp6 ' /proc/modules; then
+		echo "ok - stock side: esp4 and esp6 did the work" >> "$tap"
+	else
+		echo "not ok - stock side: esp4 and esp6 did the work" >> "$tap"
+	fi
+fi
+ip -s xfrm state > "$RESULTS/xfrm-state.txt"
+cat /proc/net/xfrm_stat > "$RESULTS/xfrm_stat.txt"
+
+# Barrier: tell the peer we are done, wait until it says the same.
+peer0=$(cat /tmp/peer.0)
+case $peer0 in *:*) peer0="[$peer0]" ;; esac
+slowwait 60 bash -c "echo done | socat -u - TCP:$peer0:5999,connect-timeout=2 2>/dev/null"
+slowwait 90 test -s /tmp/done
+exit 0
