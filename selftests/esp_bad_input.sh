@@ -84,6 +84,13 @@ expect() {
 	shift
 	busywait 3000 first_moved "${1%=*}" "${1#*=}"
 	read_counters after
+	# A counter that could not be read fails the case, never passes it.
+	for kv in "$@"; do
+		c=${kv%=*}
+		[ -n "${before[$c]:-}" ] && [ -n "${after[$c]:-}" ] ||
+			{ ok=0; ksft_diag "$name: counter $c not readable"; }
+	done
+	[ ${#before[@]} -ge 10 ] || { ok=0; ksft_diag "$name: only ${#before[@]} counters read"; }
 	for c in "${!before[@]}"; do
 		want=0
 		for kv in "$@"; do

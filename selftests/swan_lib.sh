@@ -1,0 +1,275 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# strongSwan gateways for the selftests: two charon daemons, each in its
+# own network and mount namespace, configured by swanctl, with hosts
+# behind them. Sourced after lib.sh.
+#
+#   hA ---- gA ====================== gB ---- hB
+#           wan 192.0.2.1/2001:db8::1  wan 192.0.2.2/2001:db8::2
+#   10.1.0.0/24 fd01::/64              10.2.0.0/24 fd02::/64
+#
+# With swan_topology nat, a router rt sits between gA and gB and
+# masquerades gA's traffic (nftables): gA's wan is 172.16.0.2/fd00:16::2
+# behind rt's 172.16.0.1/fd00:16::1, and rt faces gB as 192.0.2.1 and
+# 2001:db8::1, so gB sees gA only as the router's address.
+
+SWAN_DIR=$(mktemp -d /tmp/swan.XXXXXX)
+on_exit rm -rf "$SWAN_DIR"
+on_exit swan_stop_all
+SWAN_PSK=esp_offload-selftest-psk
+
+# swan_topology [nat]
+swan_topology() {
+	local nat=${1:-}
+	netns_new GA ga && netns_new GB gb && netns_new HA ha && netns_new HB hb &&
+	veth_pair "$HA" eth0 "$GA" lan && veth_pair "$HB" eth0 "$GB" lan || return 1
+	if [ "$nat" = nat ]; then
+		netns_new RT rt && veth_pair "$GA" wan "$RT" inside &&
+		veth_pair "$RT" outside "$GB" wan || return 1
+		ip -n "$GA" addr add 172.16.0.2/24 dev wan
+		ip -n "$GA" addr add fd00:16::2/64 dev wan nodad
+		ip -n "$RT" addr add 172.16.0.1/24 dev inside
+		ip -n "$RT" addr add fd00:16::1/64 dev inside nodad
+		ip -n "$RT" addr add 192.0.2.1/24 dev outside
+		ip -n "$RT" addr add 2001:db8::1/64 dev outside nodad
+		ip -n "$GA" route add default via 172.16.0.1
+		ip -n "$GA" -6 route add default via fd00:16::1
+		ip netns exec "$RT" nft -f - <<-'NFT' || return 1
+		table inet nat {
+			chain post {
+				type nat hook postrouting priority srcnat;
+				oifname "outside" masquerade
+			}
+		}
+		NFT
+	else
+		veth_pair "$GA" wan "$GB" wan || return 1
+		ip -n "$GA" addr add 192.0.2.1/24 dev wan
+		ip -n "$GA" addr add 2001:db8::1/64 dev wan nodad
+		ip -n "$GA" route add 10.2.0.0/24 via 192.0.2.2
+		ip -n "$GA" -6 route add fd02::/64 via 2001:db8::2
+	fi
+	ip -n "$GB" addr add 192.0.2.2/24 dev wan
+	ip -n "$GB" addr add 2001:db8::2/64 dev wan nodad
+	ip -n "$GA" addr add 10.1.0.1/24 dev lan
+	ip -n "$GA" addr add fd01::1/64 dev lan nodad
+	ip -n "$GB" addr add 10.2.0.1/24 dev lan
+	ip -n "$GB" addr add fd02::1/64 dev lan nodad
+	ip -n "$HA" addr add 10.1.0.2/24 dev eth0
+	ip -n "$HA" addr add fd01::2/64 dev eth0 nodad
+	ip -n "$HB" addr add 10.2.0.2/24 dev eth0
+	ip -n "$HB" addr add fd02::2/64 dev eth0 nodad
+	ip -n "$HA" route add default via 10.1.0.1
+	ip -n "$HA" -6 route add default via fd01::1
+	ip -n "$HB" route add default via 10.2.0.1
+	ip -n "$HB" -6 route add default via fd02::1
+	# Routes to the far subnets only matter until the policies exist;
+	# charon installs none of its own (install_routes = no).
+	ip -n "$GB" route add 10.1.0.0/24 via 192.0.2.1
+	ip -n "$GB" -6 route add fd01::/64 via 2001:db8::1
+	[ "$nat" = nat ] || return 0
+	ip -n "$GA" route add 10.2.0.0/24 via 172.16.0.1
+	ip -n "$GA" -6 route add fd02::/64 via fd00:16::1
+}
+
+# swan_ca: a CA and a certificate for gw-a and gw-b, made with pki.
+swan_ca() {
+	local d=$SWAN_DIR/pki g
+	mkdir -p "$d"
+	pki --gen --type ecdsa --size 256 --outform pem > "$d/ca.key" &&
+	pki --self --ca --lifetime 30 --in "$d/ca.key" --type ecdsa \
+		--dn "C=CH, O=esp_offload, CN=esp_offload selftest CA" \
+		--outform pem > "$d/ca.pem" || return 1
+	for g in gw-a gw-b; do
+		pki --gen --type ecdsa --size 256 --outform pem > "$d/$g.key" &&
+		pki --pub --in "$d/$g.key" --type ecdsa |
+			pki --issue --lifetime 30 --cacert "$d/ca.pem" --cakey "$d/ca.key" \
+				--dn "C=CH, O=esp_offload, CN=$g" --san "$g" \
+				--outform pem > "$d/$g.pem" || return 1
+	done
+}
+
+# swan_config NAME LOCAL_ADDRS REMOTE_ADDRS LOCAL_TS REMOTE_TS [KEY=VALUE...]
+# Writes strongswan.conf and swanctl.conf for gateway NAME (gw-a or
+# gw-b). Keys: auth=psk|cert, ike=PROPOSAL, esp=PROPOSAL, encap=yes|no,
+# start=none|start|trap, dpd=SECONDS, unique=no|replace, keepalive=SECONDS
+# (NAT-T keepalive interval).
+swan_config() {
+	local name=$1 laddr=$2 raddr=$3 lts=$4 rts=$5 kv
+	local d=$SWAN_DIR/$name peer
+	local auth=psk ike=aes256gcm16-prfsha256-x25519 esp=aes256gcm16-x25519
+	local encap=no start=none dpd=0 unique=no keepalive=20 sub
+	shift 5
+	for kv in "$@"; do
+		case ${kv%%=*} in
+		auth) auth=${kv#*=} ;;
+		ike) ike=${kv#*=} ;;
+		esp) esp=${kv#*=} ;;
+		encap) encap=${kv#*=} ;;
+		start) start=${kv#*=} ;;
+		dpd) dpd=${kv#*=} ;;
+		unique) unique=${kv#*=} ;;
+		keepalive) keepalive=${kv#*=} ;;
+		*) echo "swan_config: unknown key $kv" >&2; return 1 ;;
+		esac
+	done
+	[ "$name" = gw-a ] && peer=gw-b || peer=gw-a
+	for sub in conf.d x509 x509ca x509ocsp x509aa x509ac x509crl pubkey \
+		private rsa ecdsa bliss pkcs8 pkcs12; do
+		mkdir -p "$d/swanctl/$sub"
+	done
+	cat > "$d/strongswan.conf" <<-CONF
+	charon {
+	    load = random nonce openssl pem pubkey x509 pkcs1 pkcs8 kdf hmac sha2 gcm aes kernel-netlink socket-default vici updown
+	    filelog {
+	        log {
+	            path = $d/charon.log
+	            default = 1
+	            ike = 2
+	            knl = 2
+	        }
+	    }
+	    plugins {
+	        vici {
+	            socket = unix://$d/vici
+	        }
+	    }
+	    install_routes = no
+	    keep_alive = ${keepalive}s
+	    retransmit_timeout = 2.0
+	    retransmit_tries = 3
+	}
+	swanctl {
+	    load = random openssl pem pubkey x509 pkcs1 pkcs8
+	}
+	CONF
+	local lauth="auth = psk" rauth="auth = psk"
+	if [ "$auth" = cert ]; then
+		cp "$SWAN_DIR/pki/ca.pem" "$d/swanctl/x509ca/"
+		cp "$SWAN_DIR/pki/$name.pem" "$d/swanctl/x509/"
+		cp "$SWAN_DIR/pki/$name.key" "$d/swanctl/ecdsa/"
+		lauth="auth = pubkey
+	            certs = $name.pem"
+		rauth="auth = pubkey"
+	fi
+	cat > "$d/swanctl/swanctl.conf" <<-CONF
+	connections {
+	    site {
+	        version = 2
+	        local_addrs = $laddr
+	        remote_addrs = $raddr
+	        proposals = $ike
+	        encap = $encap
+	        unique = $unique
+	        dpd_delay = $dpd
+	        rekey_time = 0
+	        local {
+	            $lauth
+	            id = $name
+	        }
+	        remote {
+	            $rauth
+	            id = $peer
+	        }
+	        children {
+	            net {
+	                local_ts = $lts
+	                remote_ts = $rts
+	                esp_proposals = $esp
+	                rekey_time = 0
+	                life_time = 0
+	                # Emulated vCPUs reorder packets; a 32-packet window
+	                # would reject late ones (the stock ESP as well).
+	                replay_window = 1024
+	                start_action = $start
+	                dpd_action = restart
+	            }
+	        }
+	    }
+	}
+	secrets {
+	    ike-selftest {
+	        secret = $SWAN_PSK
+	    }
+	}
+	CONF
+}
+
+# swan_ns NAME: the namespace of gateway NAME.
+swan_ns() { [ "$1" = gw-a ] && echo "$GA" || echo "$GB"; }
+
+# swanctl_on NAME ARGS...: swanctl against gateway NAME's daemon.
+swanctl_on() {
+	local name=$1 d=$SWAN_DIR/$1
+	shift
+	STRONGSWAN_CONF=$d/strongswan.conf SWANCTL_DIR=$d/swanctl \
+		ip netns exec "$(swan_ns "$name")" swanctl "$@" --uri "unix://$d/vici"
+}
+
+# swan_start NAME: start charon for NAME and load its configuration.
+swan_start() {
+	local name=$1 d=$SWAN_DIR/$1
+	rm -f "$d/vici"
+	# A private /run per daemon, or the two pid files clash.
+	ip netns exec "$(swan_ns "$name")" unshare -m sh -c \
+		"mount -t tmpfs tmpfs /run && mount -t tmpfs tmpfs /var/run 2>/dev/null; \
+		echo \$\$ > $d/charon.pid; \
+		STRONGSWAN_CONF=$d/strongswan.conf exec /usr/lib/ipsec/charon" \
+		>> "$d/charon.out" 2>&1 &
+	disown
+	slowwait 60 test -S "$d/vici" || {
+		ksft_diag "charon $name did not start: $(tail -3 "$d/charon.out")"
+		return 1
+	}
+	swanctl_on "$name" --load-all >> "$d/swanctl.out" 2>&1 ||
+		{ ksft_diag "swanctl --load-all on $name failed"; return 1; }
+}
+
+# swan_kill NAME [SIGNAL]: stop NAME's charon and wait until it is gone.
+swan_kill() {
+	local d=$SWAN_DIR/$1 pid
+	pid=$(cat "$d/charon.pid" 2>/dev/null) || return 0
+	kill -"${2:-TERM}" "$pid" 2>/dev/null
+	slowwait 30 bash -c "! kill -0 $pid 2>/dev/null"
+	rm -f "$d/charon.pid"
+}
+
+swan_stop_all() {
+	local g
+	for g in gw-a gw-b; do
+		[ -e "$SWAN_DIR/$g/charon.pid" ] && swan_kill "$g" TERM
+	done
+	return 0
+}
+
+# swan_initiate: gw-a brings up the CHILD_SA "net".
+swan_initiate() {
+	swanctl_on gw-a --initiate --child net --timeout 60 > "$SWAN_DIR/initiate.log" 2>&1 ||
+		{ ksft_diag "initiate: $(tail -3 "$SWAN_DIR/initiate.log")"; return 1; }
+}
+
+# swan_spis NS: the SPIs of the ESP SAs in a namespace.
+swan_spis() {
+	ip -n "$1" xfrm state | awk '$1 == "proto" && $2 == "esp" { print $4 }'
+}
+
+# swan_sas_by_module NS: every ESP SA in NS is one esp_offload tracks.
+swan_sas_by_module() {
+	local spi n=0
+	for spi in $(swan_spis "$1"); do
+		module_sa_line "$(printf '0x%08x' "$spi")" >/dev/null || return 1
+		n=$((n + 1))
+	done
+	[ $n -gt 0 ]
+}
+
+# swan_key_bits NS: the AEAD key sizes (bits, salt included) of the SAs.
+swan_key_bits() {
+	ip -n "$1" xfrm state | awk '$1 == "aead" { print (length($3) - 2) * 4 }' |
+		sort -u | tr '\n' ' '
+}
+
+# swan_log_diag NAME: the end of NAME's charon log, as TAP diagnostics.
+swan_log_diag() {
+	tail -n "${2:-15}" "$SWAN_DIR/$1/charon.log" 2>/dev/null | sed 's/^/# /'
+}
