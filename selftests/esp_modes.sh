@@ -18,32 +18,6 @@ make_payload "$PAYLOAD" 400000 1
 on_exit rm -f "$PAYLOAD"
 on_exit module_unload
 
-setup_topology() {
-	netns_new GA ga && netns_new GB gb && netns_new HA ha && netns_new HB hb &&
-	veth_pair "$GA" wan "$GB" wan && veth_pair "$HA" eth0 "$GA" lan &&
-	veth_pair "$HB" eth0 "$GB" lan || return 1
-	ip -n "$GA" addr add 192.0.2.1/24 dev wan
-	ip -n "$GB" addr add 192.0.2.2/24 dev wan
-	ip -n "$GA" addr add 2001:db8::1/64 dev wan nodad
-	ip -n "$GB" addr add 2001:db8::2/64 dev wan nodad
-	ip -n "$GA" addr add 10.1.0.1/24 dev lan
-	ip -n "$GA" addr add fd01::1/64 dev lan nodad
-	ip -n "$GB" addr add 10.2.0.1/24 dev lan
-	ip -n "$GB" addr add fd02::1/64 dev lan nodad
-	ip -n "$HA" addr add 10.1.0.2/24 dev eth0
-	ip -n "$HA" addr add fd01::2/64 dev eth0 nodad
-	ip -n "$HB" addr add 10.2.0.2/24 dev eth0
-	ip -n "$HB" addr add fd02::2/64 dev eth0 nodad
-	ip -n "$HA" route add default via 10.1.0.1
-	ip -n "$HA" -6 route add default via fd01::1
-	ip -n "$HB" route add default via 10.2.0.1
-	ip -n "$HB" -6 route add default via fd02::1
-	ip -n "$GA" route add 10.2.0.0/24 via 192.0.2.2
-	ip -n "$GA" -6 route add fd02::/64 via 2001:db8::2
-	ip -n "$GB" route add 10.1.0.0/24 via 192.0.2.1
-	ip -n "$GB" -6 route add fd01::/64 via 2001:db8::1
-}
-
 # sa_pair MODE OUTER_A OUTER_B: the two SAs on both gateways.
 sa_pair() {
 	local mode=$1 a=$2 b=$3 ns flags=
@@ -121,7 +95,7 @@ one_case() {
 ksft_plan 32
 dmesg_mark
 module_load || ksft_skip_all "cannot load esp_offload"
-setup_topology || { ksft_fail "topology"; ksft_exit; }
+gateway_topology || { ksft_fail "topology"; ksft_exit; }
 
 one_case "transport v4" transport 192.0.2.1 192.0.2.2 192.0.2.1 192.0.2.2 \
 	"$GA" "$GB" 192.0.2.2

@@ -271,6 +271,71 @@ ping_ok() {
 	ip netns exec "$1" ping -q -c "${3:-3}" -i 0.2 -W 2 "$2" >/dev/null 2>&1
 }
 
+# --- two gateways with hosts behind them -----------------------------------
+
+# gateway_topology [nat]: two gateways with a host behind each.
+#
+#   hA ---- gA ====================== gB ---- hB
+#           wan 192.0.2.1/2001:db8::1  wan 192.0.2.2/2001:db8::2
+#   10.1.0.2/fd01::2  (lan .1/::1)     (lan .1/::1)  10.2.0.2/fd02::2
+#
+# With "nat", a router $RT sits between gA and gB and masquerades gA
+# (nftables): gA's wan is 172.16.0.2/fd00:16::2 behind rt's
+# 172.16.0.1/fd00:16::1, and rt faces gB as 192.0.2.1 and 2001:db8::1,
+# so gB sees gA only as the router's address.
+gateway_topology() {
+	local nat=${1:-}
+	netns_new GA ga && netns_new GB gb && netns_new HA ha && netns_new HB hb &&
+	veth_pair "$HA" eth0 "$GA" lan && veth_pair "$HB" eth0 "$GB" lan || return 1
+	if [ "$nat" = nat ]; then
+		netns_new RT rt && veth_pair "$GA" wan "$RT" inside &&
+		veth_pair "$RT" outside "$GB" wan || return 1
+		ip -n "$GA" addr add 172.16.0.2/24 dev wan
+		ip -n "$GA" addr add fd00:16::2/64 dev wan nodad
+		ip -n "$RT" addr add 172.16.0.1/24 dev inside
+		ip -n "$RT" addr add fd00:16::1/64 dev inside nodad
+		ip -n "$RT" addr add 192.0.2.1/24 dev outside
+		ip -n "$RT" addr add 2001:db8::1/64 dev outside nodad
+		ip -n "$GA" route add default via 172.16.0.1
+		ip -n "$GA" -6 route add default via fd00:16::1
+		ip netns exec "$RT" nft -f - <<-'NFT' || return 1
+		table inet nat {
+			chain post {
+				type nat hook postrouting priority srcnat;
+				oifname "outside" masquerade
+			}
+		}
+		NFT
+	else
+		veth_pair "$GA" wan "$GB" wan || return 1
+		ip -n "$GA" addr add 192.0.2.1/24 dev wan
+		ip -n "$GA" addr add 2001:db8::1/64 dev wan nodad
+		ip -n "$GA" route add 10.2.0.0/24 via 192.0.2.2
+		ip -n "$GA" -6 route add fd02::/64 via 2001:db8::2
+	fi
+	ip -n "$GB" addr add 192.0.2.2/24 dev wan
+	ip -n "$GB" addr add 2001:db8::2/64 dev wan nodad
+	ip -n "$GA" addr add 10.1.0.1/24 dev lan
+	ip -n "$GA" addr add fd01::1/64 dev lan nodad
+	ip -n "$GB" addr add 10.2.0.1/24 dev lan
+	ip -n "$GB" addr add fd02::1/64 dev lan nodad
+	ip -n "$HA" addr add 10.1.0.2/24 dev eth0
+	ip -n "$HA" addr add fd01::2/64 dev eth0 nodad
+	ip -n "$HB" addr add 10.2.0.2/24 dev eth0
+	ip -n "$HB" addr add fd02::2/64 dev eth0 nodad
+	ip -n "$HA" route add default via 10.1.0.1
+	ip -n "$HA" -6 route add default via fd01::1
+	ip -n "$HB" route add default via 10.2.0.1
+	ip -n "$HB" -6 route add default via fd02::1
+	# Routes to the far subnets only matter until the policies exist;
+	# charon installs none of its own (install_routes = no).
+	ip -n "$GB" route add 10.1.0.0/24 via 192.0.2.1
+	ip -n "$GB" -6 route add fd01::/64 via 2001:db8::1
+	[ "$nat" = nat ] || return 0
+	ip -n "$GA" route add 10.2.0.0/24 via 172.16.0.1
+	ip -n "$GA" -6 route add fd02::/64 via fd00:16::1
+}
+
 # --- a pair of hosts -----------------------------------------------------
 
 # pair_topology: namespaces $NS_A and $NS_B joined by veth "veth0",

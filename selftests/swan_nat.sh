@@ -75,7 +75,7 @@ down() {
 ksft_plan 29
 dmesg_mark
 module_load || ksft_skip_all "cannot load esp_offload"
-swan_topology nat || ksft_skip_all "topology"
+gateway_topology nat || ksft_skip_all "topology"
 # Count the keepalives crossing the router: UDP to 4500, one byte.
 ip netns exec "$RT" nft -f - <<-'NFT' || ksft_skip_all "nft"
 table inet count {
@@ -147,7 +147,7 @@ fi
 # --- forced encapsulation without a NAT ----------------------------------
 swan_stop_all
 netns_cleanup
-swan_topology || ksft_skip_all "second topology"
+gateway_topology || ksft_skip_all "second topology"
 for fam in 4 6; do
 	name="encap=yes IPv$fam"
 	a=192.0.2.1 b=192.0.2.2

@@ -62,7 +62,7 @@ new_spis() {
 ksft_plan 15
 dmesg_mark
 module_load || ksft_skip_all "cannot load esp_offload"
-swan_topology || ksft_skip_all "topology"
+gateway_topology || ksft_skip_all "topology"
 swan_config gw-a 192.0.2.1 192.0.2.2 10.1.0.0/24,fd01::/64 10.2.0.0/24,fd02::/64 \
 	esp=$ESP unique=replace
 swan_config gw-b 192.0.2.2 192.0.2.1 10.2.0.0/24,fd02::/64 10.1.0.0/24,fd01::/64 \

@@ -62,7 +62,7 @@ one_case() {
 ksft_plan 35
 dmesg_mark
 module_load || ksft_skip_all "cannot load esp_offload"
-swan_topology || ksft_skip_all "topology"
+gateway_topology || ksft_skip_all "topology"
 swan_ca || ksft_skip_all "pki could not make the certificates"
 
 one_case "PSK aes128gcm16 IPv4" psk aes128gcm16-prfsha256-x25519 \

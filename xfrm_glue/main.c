@@ -15,17 +15,11 @@
 #include "xfrm_glue/glue.h"
 #include "xfrm_glue/sa_table.h"
 
-static const struct xfrm_type espo_type4 = {
-	.owner		= THIS_MODULE,
-	.proto		= IPPROTO_ESP,
-	.flags		= XFRM_TYPE_REPLAY_PROT,
-	.init_state	= espo_init_state,
-	.destructor	= espo_destroy_state,
-	.input		= espo_input,
-	.output		= espo_output,
-};
-
-static const struct xfrm_type espo_type6 = {
+/*
+ * One type serves both families: the packet path reads the family from
+ * the state, and xfrm keeps a pointer per family.
+ */
+static const struct xfrm_type espo_type = {
 	.owner		= THIS_MODULE,
 	.proto		= IPPROTO_ESP,
 	.flags		= XFRM_TYPE_REPLAY_PROT,
@@ -71,10 +65,10 @@ static int __init espo_init(void)
 		goto err_stats;
 	espo_debugfs_init();
 
-	err = xfrm_register_type(&espo_type4, AF_INET);
+	err = xfrm_register_type(&espo_type, AF_INET);
 	if (err)
 		goto err_type4;
-	err = xfrm_register_type(&espo_type6, AF_INET6);
+	err = xfrm_register_type(&espo_type, AF_INET6);
 	if (err)
 		goto err_type6;
 	err = xfrm4_protocol_register(&espo_proto4, IPPROTO_ESP);
@@ -90,9 +84,9 @@ static int __init espo_init(void)
 err_proto6:
 	xfrm4_protocol_deregister(&espo_proto4, IPPROTO_ESP);
 err_proto4:
-	xfrm_unregister_type(&espo_type6, AF_INET6);
+	xfrm_unregister_type(&espo_type, AF_INET6);
 err_type6:
-	xfrm_unregister_type(&espo_type4, AF_INET);
+	xfrm_unregister_type(&espo_type, AF_INET);
 err_type4:
 	espo_debugfs_exit();
 	espo_stats_exit();
@@ -106,8 +100,8 @@ static void __exit espo_exit(void)
 {
 	xfrm6_protocol_deregister(&espo_proto6, IPPROTO_ESP);
 	xfrm4_protocol_deregister(&espo_proto4, IPPROTO_ESP);
-	xfrm_unregister_type(&espo_type6, AF_INET6);
-	xfrm_unregister_type(&espo_type4, AF_INET);
+	xfrm_unregister_type(&espo_type, AF_INET6);
+	xfrm_unregister_type(&espo_type, AF_INET);
 	/* Let in-flight packets and RCU readers of the SA table finish. */
 	synchronize_net();
 	rcu_barrier();
