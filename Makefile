@@ -7,6 +7,7 @@
 #   make KDIR=<dir>      build against a kernel build tree
 #   make install         install the module and run depmod
 #   make check [T=name]  boot the kernel in QEMU and run selftests/
+#                        (T="a b" runs several; TIMEOUT=SEC bounds each boot)
 #   make demo            the strongSwan gateway demo in a VM
 #   make bench           benchmark against the stock esp4/esp6
 #   make style           checkpatch on every C file
@@ -40,7 +41,7 @@ clean:
 	rm -rf .build
 
 check: module style
-	scripts/run-selftests $(if $(T),--test $(T))
+	scripts/run-selftests $(foreach t,$(T),--test $(t)) $(if $(TIMEOUT),--timeout $(TIMEOUT))
 
 demo: module
 	scripts/demo
