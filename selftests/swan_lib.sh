@@ -32,12 +32,12 @@ swan_ca() {
 # Writes strongswan.conf and swanctl.conf for gateway NAME (gw-a or
 # gw-b). Keys: auth=psk|cert, ike=PROPOSAL, esp=PROPOSAL, encap=yes|no,
 # start=none|start|trap, dpd=SECONDS, unique=no|replace, keepalive=SECONDS
-# (NAT-T keepalive interval).
+# (NAT-T keepalive interval), mode=tunnel|transport.
 swan_config() {
 	local name=$1 laddr=$2 raddr=$3 lts=$4 rts=$5 kv
 	local d=$SWAN_DIR/$name peer
 	local auth=psk ike=aes256gcm16-prfsha256-x25519 esp=aes256gcm16-x25519
-	local encap=no start=none dpd=0 unique=no keepalive=20 sub
+	local encap=no start=none dpd=0 unique=no keepalive=20 mode=tunnel sub
 	shift 5
 	for kv in "$@"; do
 		case ${kv%%=*} in
@@ -49,6 +49,7 @@ swan_config() {
 		dpd) dpd=${kv#*=} ;;
 		unique) unique=${kv#*=} ;;
 		keepalive) keepalive=${kv#*=} ;;
+		mode) mode=${kv#*=} ;;
 		*) echo "swan_config: unknown key $kv" >&2; return 1 ;;
 		esac
 	done
@@ -115,6 +116,7 @@ swan_config() {
 	                local_ts = $lts
 	                remote_ts = $rts
 	                esp_proposals = $esp
+	                mode = $mode
 	                rekey_time = 0
 	                life_time = 0
 	                # Emulated vCPUs reorder packets; a 32-packet window
@@ -192,11 +194,15 @@ swan_spis() {
 	ip -n "$1" xfrm state | awk '$1 == "proto" && $2 == "esp" { print $4 }'
 }
 
-# swan_sas_by_module NS: every ESP SA in NS is one esp_offload tracks.
+# swan_sas_by_module NS: every ESP SA in NS is one esp_offload tracks, in
+# that namespace.
 swan_sas_by_module() {
-	local spi n=0
+	local spi n=0 inum
+
+	inum=$(stat -L -c %i "/run/netns/$1") || return 1
 	for spi in $(swan_spis "$1"); do
-		module_sa_line "$(printf '0x%08x' "$spi")" >/dev/null || return 1
+		module_sa_line "$(printf '0x%08x' "$spi")" |
+			grep -q "^netns $inum " || return 1
 		n=$((n + 1))
 	done
 	[ $n -gt 0 ]

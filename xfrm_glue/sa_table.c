@@ -3,7 +3,8 @@
  * SA table and debugfs.
  *
  *   /sys/kernel/debug/esp_offload/stats   module-wide counters, "name value"
- *   /sys/kernel/debug/esp_offload/sas     one line per SA: addresses, SPI,
+ *   /sys/kernel/debug/esp_offload/sas     one line per SA: network namespace
+ *                                         (inode number), addresses, SPI,
  *                                         mode, crypto driver, the core's
  *                                         packet/byte/failure counters and
  *                                         this module's drops by reason
@@ -87,6 +88,7 @@ static void espo_sa_show_one(struct seq_file *m, const struct espo_sa_entry *e)
 	const struct xfrm_state *x = e->x;
 	unsigned int i;
 
+	seq_printf(m, "netns %u ", read_pnet(&x->xs_net)->ns.inum);
 	if (x->props.family == AF_INET)
 		seq_printf(m, "src %pI4 dst %pI4", &x->props.saddr.a4,
 			   &x->id.daddr.a4);
