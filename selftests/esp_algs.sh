@@ -6,9 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd socat
-PAYLOAD=/tmp/esp_algs.$SUFFIX
-make_payload "$PAYLOAD" 150000 2
-on_exit rm -f "$PAYLOAD"
+test_payload 150000 2
 on_exit module_unload
 
 # case NAME ADDR_A ADDR_B ALG KEY ICV
@@ -35,8 +33,6 @@ dmesg_mark
 module_load || ksft_skip_all "cannot load esp_offload"
 pair_topology || ksft_skip_all "topology"
 
-GCM='rfc4106(gcm(aes))'
-GMAC='rfc4543(gcm(aes))'
 for bits in 128 192 256; do
 	case $bits in
 	128) key=${KEY256:0:42} ;;

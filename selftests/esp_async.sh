@@ -11,11 +11,8 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd socat
-PAYLOAD=/tmp/esp_async.$SUFFIX
-make_payload "$PAYLOAD" 200000 4
-on_exit rm -f "$PAYLOAD"
+test_payload 200000 4
 on_exit module_unload
-GCM='rfc4106(gcm(aes))'
 
 tunnel_v6() {
 	local ns a b

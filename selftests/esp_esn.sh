@@ -7,11 +7,8 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd socat ping
-PAYLOAD=/tmp/esp_esn.$SUFFIX
-make_payload "$PAYLOAD" 300000 3
-on_exit rm -f "$PAYLOAD"
+test_payload 300000 3
 on_exit module_unload
-GCM='rfc4106(gcm(aes))'
 
 ksft_plan 9
 dmesg_mark

@@ -12,10 +12,8 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd socat ping
-KEY=0x0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20aabbccdd
-PAYLOAD=/tmp/esp_modes.$SUFFIX
-make_payload "$PAYLOAD" 400000 1
-on_exit rm -f "$PAYLOAD"
+KEY=$KEY256
+test_payload 400000 1
 on_exit module_unload
 
 # sa_pair MODE OUTER_A OUTER_B: the two SAs on both gateways.
@@ -31,21 +29,22 @@ sa_pair() {
 	done
 }
 
-# policies MODE OUTER_A OUTER_B SEL_A SEL_B: out/in/fwd policies.
+# side_policies NS MODE LOCAL REMOTE LOCAL_SEL REMOTE_SEL: one gateway's
+# out, in and fwd policies.
+side_policies() {
+	local ns=$1 mode=$2 l=$3 r=$4 ls=$5 rs=$6 d
+	ip -n "$ns" xfrm policy add src "$ls" dst "$rs" dir out \
+		tmpl src "$l" dst "$r" proto esp reqid 1 mode "$mode" || return 1
+	for d in in fwd; do
+		ip -n "$ns" xfrm policy add src "$rs" dst "$ls" dir $d \
+			tmpl src "$r" dst "$l" proto esp reqid 1 mode "$mode" || return 1
+	done
+}
+
+# policies MODE OUTER_A OUTER_B SEL_A SEL_B: both gateways' policies.
 policies() {
-	local mode=$1 a=$2 b=$3 sa=$4 sb=$5 d
-	for d in out in fwd; do
-		local ta=$a tb=$b s1=$sa s2=$sb
-		[ $d = out ] || { s1=$sb s2=$sa ta=$b tb=$a; }
-		ip -n "$GA" xfrm policy add src "$s1" dst "$s2" dir $d \
-			tmpl src "$ta" dst "$tb" proto esp reqid 1 mode "$mode" || return 1
-	done
-	for d in out in fwd; do
-		local ta=$b tb=$a s1=$sb s2=$sa
-		[ $d = out ] || { s1=$sa s2=$sb ta=$a tb=$b; }
-		ip -n "$GB" xfrm policy add src "$s1" dst "$s2" dir $d \
-			tmpl src "$ta" dst "$tb" proto esp reqid 1 mode "$mode" || return 1
-	done
+	side_policies "$GA" "$1" "$2" "$3" "$4" "$5" &&
+		side_policies "$GB" "$1" "$3" "$2" "$5" "$4"
 }
 
 flush() {

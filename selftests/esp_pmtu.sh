@@ -11,9 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd socat ping
-PAYLOAD=/tmp/esp_pmtu.$SUFFIX
-make_payload "$PAYLOAD" 200000 6
-on_exit rm -f "$PAYLOAD"
+test_payload 200000 6
 on_exit module_unload
 
 ksft_plan 5

@@ -40,8 +40,6 @@ accepted() {
 	ip -n "$NS" xfrm state flush
 }
 
-GCM='rfc4106(gcm(aes))'
-GMAC='rfc4543(gcm(aes))'
 M="Error: esp_offload:"
 
 ksft_plan 18

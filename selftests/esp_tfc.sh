@@ -9,11 +9,8 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd socat ping
-PAYLOAD=/tmp/esp_tfc.$SUFFIX
-make_payload "$PAYLOAD" 100000 4
-on_exit rm -f "$PAYLOAD"
+test_payload 100000 4
 on_exit module_unload
-GCM='rfc4106(gcm(aes))'
 
 # sa_pair MODE A B [tfcpad N]
 sa_pair() {

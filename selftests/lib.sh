@@ -240,6 +240,14 @@ r = random.Random(int(sys.argv[3]))
 open(sys.argv[1], "wb").write(r.randbytes(int(sys.argv[2])))' "$1" "$2" "${3:-1}"
 }
 
+# test_payload BYTES SEED: deterministic data in $PAYLOAD for transfers,
+# removed when the test exits.
+test_payload() {
+	PAYLOAD=/tmp/$(basename "$0" .sh).$SUFFIX
+	make_payload "$PAYLOAD" "$1" "$2" || return 1
+	on_exit rm -f "$PAYLOAD"
+}
+
 # port_listening NS PORT: a TCP socket listens on PORT in NS.
 port_listening() {
 	[ -n "$(ip netns exec "$1" ss -Htln "sport = :$2")" ]
@@ -381,5 +389,8 @@ xfrm_flush() {
 	done
 }
 
-# A 288-bit key (AES-256 + salt); ${KEY256:0:42} is 160 bits, ${KEY256:0:58} 224.
+# The AEAD names xfrm uses, and a 288-bit key (AES-256 + salt);
+# ${KEY256:0:42} is 160 bits, ${KEY256:0:58} 224.
+GCM='rfc4106(gcm(aes))'
+GMAC='rfc4543(gcm(aes))'
 KEY256=0x0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20aabbccdd

@@ -214,6 +214,18 @@ swan_key_bits() {
 		sort -u | tr '\n' ' '
 }
 
+# swan_traffic NAME: through the tunnel between the subnets, ping IPv4
+# A->B and IPv6 B->A, then TCP the same ways with the payload's sha256
+# compared (needs $PAYLOAD).
+swan_traffic() {
+	ksft_check "$1: ping IPv4 A->B" ping_ok "$HA" 10.2.0.2 5
+	ksft_check "$1: ping IPv6 B->A" ping_ok "$HB" fd01::2 5
+	ksft_check "$1: TCP IPv4 A->B, sha256 matches" \
+		tcp_transfer "$HA" "$HB" 10.2.0.2 "$PAYLOAD" 5001
+	ksft_check "$1: TCP IPv6 B->A, sha256 matches" \
+		tcp_transfer "$HB" "$HA" fd01::2 "$PAYLOAD" 5002
+}
+
 # swan_log_diag NAME: the end of NAME's charon log, as TAP diagnostics.
 swan_log_diag() {
 	tail -n "${2:-15}" "$SWAN_DIR/$1/charon.log" 2>/dev/null | sed 's/^/# /'

@@ -18,9 +18,7 @@
 
 require_cmd socat ping pki swanctl nft conntrack
 [ -x /usr/lib/ipsec/charon ] || ksft_skip_all "charon not installed"
-PAYLOAD=/tmp/swan_nat.$SUFFIX
-make_payload "$PAYLOAD" 300000 12
-on_exit rm -f "$PAYLOAD"
+test_payload 300000 12
 on_exit module_unload
 
 # all_encap NS: every ESP SA in NS carries an espinudp encapsulation.
@@ -38,16 +36,6 @@ encap_dport() {
 			for (i = 1; i < NF; i++) if ($i == "dport") print $(i + 1)
 			exit
 		}'
-}
-
-# traffic NAME: ping and TCP both ways through the tunnel.
-traffic() {
-	ksft_check "$1: ping IPv4 inside" ping_ok "$HA" 10.2.0.2 5
-	ksft_check "$1: ping IPv6 inside" ping_ok "$HB" fd01::2 5
-	ksft_check "$1: TCP A->B, sha256 matches" \
-		tcp_transfer "$HA" "$HB" 10.2.0.2 "$PAYLOAD" 5001
-	ksft_check "$1: TCP B->A over IPv6, sha256 matches" \
-		tcp_transfer "$HB" "$HA" fd01::2 "$PAYLOAD" 5002
 }
 
 # up NAME LOCAL_A REMOTE_A LOCAL_B REMOTE_B [KEY=VALUE...]: both daemons
@@ -98,7 +86,7 @@ if up "$name" 172.16.0.2 192.0.2.2 192.0.2.2 192.0.2.1 keepalive=2; then
 	ksft_check "$name: charon chose UDP encapsulation on gw-a" all_encap "$GA"
 	ksft_check "$name: and on gw-b" all_encap "$GB"
 	rx0=$(module_stat rx_packets)
-	traffic "$name"
+	swan_traffic "$name"
 	ksft_check "$name: SAs processed by esp_offload" \
 		eval 'swan_sas_by_module "$GA" && swan_sas_by_module "$GB" &&
 			[ $(($(module_stat rx_packets) - rx0)) -gt 200 ]'
@@ -168,7 +156,7 @@ name="NAT IPv6"
 if up "$name" fd00:16::2 2001:db8::2 2001:db8::2 2001:db8::1; then
 	ksft_check "$name: charon chose UDP encapsulation" \
 		eval 'all_encap "$GA" && all_encap "$GB"'
-	traffic "$name"
+	swan_traffic "$name"
 	ksft_check "$name: SAs processed by esp_offload" \
 		eval 'swan_sas_by_module "$GA" && swan_sas_by_module "$GB"'
 	down
