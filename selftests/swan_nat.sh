@@ -10,8 +10,8 @@
 #  - The NAT changes its mapping (new source port): esp_offload reports
 #    it to the key manager, charon on gw-b moves its SAs to the new port
 #    and traffic from gw-b's side reaches gw-a again.
-#  - Transport mode through the NAT (IPv4): TCP both ways arrives intact
-#    although the NAT invalidated the inner checksums.
+#  - Transport mode through the NAT (IPv4, NAT66): TCP both ways arrives
+#    intact although the NAT invalidated the inner checksums.
 #  - Forced encapsulation (encap = yes) without a NAT, IPv4 and IPv6.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/swan_lib.sh"
@@ -62,7 +62,7 @@ down() {
 	xfrm_flush "$GA" "$GB"
 }
 
-ksft_plan 34
+ksft_plan 39
 dmesg_mark
 module_load || ksft_skip_all "cannot load esp_offload"
 gateway_topology nat || ksft_skip_all "topology"
@@ -123,33 +123,39 @@ if up "$name" 172.16.0.2 192.0.2.2 192.0.2.2 192.0.2.1 keepalive=2; then
 	down
 fi
 
-# --- IPv4 transport mode through the NAT ----------------------------------
+# --- transport mode through the NAT (IPv4, NAT66) -------------------------
 # The NAT rewrites the outer addresses, so the TCP checksums inside the ESP
 # payload (computed over the pre-NAT addresses) no longer match; RFC 3948
 # 3.1.2 lets the receiver skip them, and the TCP transfers only arrive
 # intact if it does, in each direction.
-name="NAT IPv4 transport"
-swan_config gw-a 172.16.0.2 192.0.2.2 dynamic dynamic mode=transport \
-	esp=aes128gcm16-x25519
-swan_config gw-b 192.0.2.2 192.0.2.1 dynamic dynamic mode=transport \
-	esp=aes128gcm16-x25519
-if swan_start gw-a && swan_start gw-b && swan_initiate; then
-	ksft_pass "$name: established"
-	ksft_check "$name: transport-mode SAs with UDP encapsulation" \
-		eval 'all_encap "$GA" && all_encap "$GB" &&
-			[ $(ip -n "$GA" xfrm state | grep -c "mode transport") -ge 2 ]'
-	ksft_check "$name: TCP gw-a -> gw-b, sha256 matches" \
-		tcp_transfer "$GA" "$GB" 192.0.2.2 "$PAYLOAD" 5004
-	ksft_check "$name: TCP gw-b -> gw-a (to the NAT address), sha256 matches" \
-		tcp_transfer "$GB" "$GA" 192.0.2.1 "$PAYLOAD" 5005
-	ksft_check "$name: SAs processed by esp_offload" \
-		eval 'swan_sas_by_module "$GA" && swan_sas_by_module "$GB"'
-else
-	ksft_fail "$name: established"
-	swan_log_diag gw-a
-	swan_log_diag gw-b
-fi
-down
+port=5004
+for fam in 4 6; do
+	name="NAT IPv$fam transport"
+	a=172.16.0.2 b=192.0.2.2 a_public=192.0.2.1
+	[ $fam = 6 ] && a=fd00:16::2 b=2001:db8::2 a_public=2001:db8::1
+	swan_config gw-a $a $b dynamic dynamic mode=transport \
+		esp=aes128gcm16-x25519
+	swan_config gw-b $b $a_public dynamic dynamic mode=transport \
+		esp=aes128gcm16-x25519
+	if swan_start gw-a && swan_start gw-b && swan_initiate; then
+		ksft_pass "$name: established"
+		ksft_check "$name: transport-mode SAs with UDP encapsulation" \
+			eval 'all_encap "$GA" && all_encap "$GB" &&
+				[ $(ip -n "$GA" xfrm state | grep -c "mode transport") -ge 2 ]'
+		ksft_check "$name: TCP gw-a -> gw-b, sha256 matches" \
+			tcp_transfer "$GA" "$GB" $b "$PAYLOAD" $port
+		ksft_check "$name: TCP gw-b -> gw-a (to the NAT address), sha256 matches" \
+			tcp_transfer "$GB" "$GA" $a_public "$PAYLOAD" $((port + 1))
+		ksft_check "$name: SAs processed by esp_offload" \
+			eval 'swan_sas_by_module "$GA" && swan_sas_by_module "$GB"'
+	else
+		ksft_fail "$name: established"
+		swan_log_diag gw-a
+		swan_log_diag gw-b
+	fi
+	down
+	port=$((port + 2))
+done
 
 # --- IPv6 through the NAT (NAT66 masquerade) ------------------------------
 name="NAT IPv6"
