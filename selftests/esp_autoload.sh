@@ -38,9 +38,12 @@ on_exit "umount -R $MODDIR"
 on_exit 'umount /etc/modprobe.d'
 on_exit esp_unload_all
 
-ksft_plan 9
+ksft_plan 10
 dmesg_mark
 esp_unload_all
+# A device for the offload request, made while modprobe still finds dummy.
+ip link add espo0 type dummy || ksft_skip_all "no dummy device"
+on_exit 'ip link del espo0'
 
 # The module tree: esp_offload in updates/ next to the distro's modules.
 # depmod only indexes the net, crypto, arch and lib modules and what they
@@ -71,6 +74,13 @@ ksft_eq "first IPv4 ESP SA: the kernel loads esp_offload, not esp4" \
 	"esp_offload " "$(esp_modules)"
 ksft_check "and esp_offload carries that SA" \
 	eval 'module_sa_line 0x00007101 >/dev/null'
+# A device-offload request (refused: no ESP offload type) makes the kernel
+# ask for esp4_offload; the file keeps that quiet.
+dmesg_mark
+out=$(ip xfrm state add ${SA4/0x7101/0x7103} offload dev espo0 dir out 2>&1)
+ksft_check "an offload request (refused) tries no esp4_offload/esp4" \
+	eval 'grep -q "Type doesn.t support offload" <<< "$out" &&
+		! dmesg_since | grep -q "refusing to load esp4" && ! module_loaded esp4'
 esp_unload_all
 ip xfrm state add $SA6
 ksft_eq "first IPv6 ESP SA: the kernel loads esp_offload, not esp6" \
