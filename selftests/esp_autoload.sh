@@ -17,8 +17,8 @@ require_cmd depmod modprobe modinfo mount
 KVER=$(uname -r)
 MODDIR=/lib/modules/$KVER
 TREE=/tmp/esp_autoload.$SUFFIX
-SA4="src 192.0.2.1 dst 192.0.2.2 proto esp spi 0x7101 mode transport aead rfc4106(gcm(aes)) ${KEY256:0:42} 128"
-SA6="src 2001:db8::1 dst 2001:db8::2 proto esp spi 0x7102 mode transport aead rfc4106(gcm(aes)) ${KEY256:0:42} 128"
+SA4="src 192.0.2.1 dst 192.0.2.2 proto esp spi 0x7101 mode transport aead $GCM ${KEY256:0:42} 128"
+SA6="src 2001:db8::1 dst 2001:db8::2 proto esp spi 0x7102 mode transport aead $GCM ${KEY256:0:42} 128"
 
 # Remove every ESP implementation (and its SAs) before the next case.
 esp_unload_all() {

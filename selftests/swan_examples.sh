@@ -17,28 +17,16 @@ EXAMPLES=$REPO/Documentation/examples
 test_payload 300000 14
 on_exit module_unload
 
-# cert NAME SAN: a key and a certificate issued by the test CA.
-cert() {
-	local d=$SWAN_DIR/pki
-	{
-		pki --gen --type ecdsa --size 256 --outform pem > "$d/$1.key" &&
-		pki --pub --in "$d/$1.key" --type ecdsa |
-		pki --issue --lifetime 30 --cacert "$d/ca.pem" --cakey "$d/ca.key" \
-			--dn "C=CH, O=esp_offload, CN=$2" --san "$2" \
-			--outform pem > "$d/$1.crt"
-	} 2>/dev/null	# pki lists the plugins it lacks on stderr
-}
-
 # install_example NAME EXAMPLE CERT: the sample as NAME's swanctl.conf,
-# with its certificate, key and the CA, and charon allowed to install the
-# virtual IP's routes as on a real machine.
+# with its certificate (CERT.crt, as the sample names it), key and the
+# CA, and charon allowed to install the virtual IP's routes as on a real
+# machine.
 install_example() {
 	local d=$SWAN_DIR/$1
-	swan_config "$1" 0.0.0.0 0.0.0.0 0.0.0.0/0 0.0.0.0/0 || return 1
-	sed -i 's/install_routes = no/install_routes = yes/' "$d/strongswan.conf"
-	cp "$EXAMPLES/$2" "$d/swanctl/swanctl.conf" &&
+	swan_daemon_conf "$1" 20 yes &&
+		cp "$EXAMPLES/$2" "$d/swanctl/swanctl.conf" &&
 		cp "$SWAN_DIR/pki/ca.pem" "$d/swanctl/x509ca/ca.crt" &&
-		cp "$SWAN_DIR/pki/$3.crt" "$d/swanctl/x509/" &&
+		cp "$SWAN_DIR/pki/$3.pem" "$d/swanctl/x509/$3.crt" &&
 		cp "$SWAN_DIR/pki/$3.key" "$d/swanctl/ecdsa/"
 }
 
@@ -46,7 +34,7 @@ ksft_plan 8
 dmesg_mark
 module_load || ksft_skip_all "cannot load esp_offload"
 gateway_topology nat || ksft_skip_all "topology"
-swan_ca 2>/dev/null && cert vpn-server vpn.example.org && cert laptop laptop@example.org ||
+swan_ca && swan_cert vpn-server vpn.example.org && swan_cert laptop laptop@example.org ||
 	ksft_skip_all "pki"
 # The server's network, 10.0.0.0/16, is its own address 10.0.0.1 here.
 ip -n "$GB" addr add 10.0.0.1/16 dev lan

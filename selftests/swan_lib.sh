@@ -11,49 +11,40 @@ on_exit rm -rf "$SWAN_DIR"
 on_exit swan_stop_all
 SWAN_PSK=esp_offload-selftest-psk
 
-# swan_ca: a CA and a certificate for gw-a and gw-b, made with pki.
+# swan_ca: a CA and a certificate for gw-a and gw-b, made with pki (which
+# lists the plugins it lacks on stderr: silenced).
 swan_ca() {
 	local d=$SWAN_DIR/pki g
 	mkdir -p "$d"
-	pki --gen --type ecdsa --size 256 --outform pem > "$d/ca.key" &&
-	pki --self --ca --lifetime 30 --in "$d/ca.key" --type ecdsa \
-		--dn "C=CH, O=esp_offload, CN=esp_offload selftest CA" \
-		--outform pem > "$d/ca.pem" || return 1
+	{
+		pki --gen --type ecdsa --size 256 --outform pem > "$d/ca.key" &&
+		pki --self --ca --lifetime 30 --in "$d/ca.key" --type ecdsa \
+			--dn "C=CH, O=esp_offload, CN=esp_offload selftest CA" \
+			--outform pem > "$d/ca.pem"
+	} 2>/dev/null || return 1
 	for g in gw-a gw-b; do
-		pki --gen --type ecdsa --size 256 --outform pem > "$d/$g.key" &&
-		pki --pub --in "$d/$g.key" --type ecdsa |
-			pki --issue --lifetime 30 --cacert "$d/ca.pem" --cakey "$d/ca.key" \
-				--dn "C=CH, O=esp_offload, CN=$g" --san "$g" \
-				--outform pem > "$d/$g.pem" || return 1
+		swan_cert "$g" "$g" || return 1
 	done
 }
 
-# swan_config NAME LOCAL_ADDRS REMOTE_ADDRS LOCAL_TS REMOTE_TS [KEY=VALUE...]
-# Writes strongswan.conf and swanctl.conf for gateway NAME (gw-a or
-# gw-b). Keys: auth=psk|cert, ike=PROPOSAL, esp=PROPOSAL, encap=yes|no,
-# start=none|start|trap, dpd=SECONDS, unique=no|replace, keepalive=SECONDS
-# (NAT-T keepalive interval), mode=tunnel|transport.
-swan_config() {
-	local name=$1 laddr=$2 raddr=$3 lts=$4 rts=$5 kv
-	local d=$SWAN_DIR/$name peer
-	local auth=psk ike=aes256gcm16-prfsha256-x25519 esp=aes256gcm16-x25519
-	local encap=no start=none dpd=0 unique=no keepalive=20 mode=tunnel sub
-	shift 5
-	for kv in "$@"; do
-		case ${kv%%=*} in
-		auth) auth=${kv#*=} ;;
-		ike) ike=${kv#*=} ;;
-		esp) esp=${kv#*=} ;;
-		encap) encap=${kv#*=} ;;
-		start) start=${kv#*=} ;;
-		dpd) dpd=${kv#*=} ;;
-		unique) unique=${kv#*=} ;;
-		keepalive) keepalive=${kv#*=} ;;
-		mode) mode=${kv#*=} ;;
-		*) echo "swan_config: unknown key $kv" >&2; return 1 ;;
-		esac
-	done
-	[ "$name" = gw-a ] && peer=gw-b || peer=gw-a
+# swan_cert NAME SAN: NAME.key and NAME.pem (subject alternative name SAN)
+# issued by swan_ca's CA.
+swan_cert() {
+	local d=$SWAN_DIR/pki
+	{
+		pki --gen --type ecdsa --size 256 --outform pem > "$d/$1.key" &&
+		pki --pub --in "$d/$1.key" --type ecdsa |
+			pki --issue --lifetime 30 --cacert "$d/ca.pem" --cakey "$d/ca.key" \
+				--dn "C=CH, O=esp_offload, CN=$2" --san "$2" \
+				--outform pem > "$d/$1.pem"
+	} 2>/dev/null
+}
+
+# swan_daemon_conf NAME KEEPALIVE INSTALL_ROUTES: NAME's swanctl directory
+# tree and strongswan.conf (NAT-T keepalive every KEEPALIVE seconds;
+# INSTALL_ROUTES yes|no lets charon add routes, e.g. for virtual IPs).
+swan_daemon_conf() {
+	local d=$SWAN_DIR/$1 sub
 	for sub in conf.d x509 x509ca x509ocsp x509aa x509ac x509crl pubkey \
 		private rsa ecdsa bliss pkcs8 pkcs12; do
 		mkdir -p "$d/swanctl/$sub"
@@ -74,8 +65,8 @@ swan_config() {
 	            socket = unix://$d/vici
 	        }
 	    }
-	    install_routes = no
-	    keep_alive = ${keepalive}s
+	    install_routes = $3
+	    keep_alive = ${2}s
 	    retransmit_timeout = 2.0
 	    retransmit_tries = 3
 	}
@@ -83,6 +74,35 @@ swan_config() {
 	    load = random openssl pem pubkey x509 pkcs1 pkcs8
 	}
 	CONF
+}
+
+# swan_config NAME LOCAL_ADDRS REMOTE_ADDRS LOCAL_TS REMOTE_TS [KEY=VALUE...]
+# Writes strongswan.conf and swanctl.conf for gateway NAME (gw-a or
+# gw-b). Keys: auth=psk|cert, ike=PROPOSAL, esp=PROPOSAL, encap=yes|no,
+# start=none|start|trap, dpd=SECONDS, unique=no|replace, keepalive=SECONDS
+# (NAT-T keepalive interval), mode=tunnel|transport.
+swan_config() {
+	local name=$1 laddr=$2 raddr=$3 lts=$4 rts=$5 kv
+	local d=$SWAN_DIR/$name peer
+	local auth=psk ike=aes256gcm16-prfsha256-x25519 esp=aes256gcm16-x25519
+	local encap=no start=none dpd=0 unique=no keepalive=20 mode=tunnel
+	shift 5
+	for kv in "$@"; do
+		case ${kv%%=*} in
+		auth) auth=${kv#*=} ;;
+		ike) ike=${kv#*=} ;;
+		esp) esp=${kv#*=} ;;
+		encap) encap=${kv#*=} ;;
+		start) start=${kv#*=} ;;
+		dpd) dpd=${kv#*=} ;;
+		unique) unique=${kv#*=} ;;
+		keepalive) keepalive=${kv#*=} ;;
+		mode) mode=${kv#*=} ;;
+		*) echo "swan_config: unknown key $kv" >&2; return 1 ;;
+		esac
+	done
+	[ "$name" = gw-a ] && peer=gw-b || peer=gw-a
+	swan_daemon_conf "$name" "$keepalive" no
 	local lauth="auth = psk" rauth="auth = psk"
 	if [ "$auth" = cert ]; then
 		cp "$SWAN_DIR/pki/ca.pem" "$d/swanctl/x509ca/"
