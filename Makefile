@@ -3,31 +3,45 @@
 # Out-of-tree build of esp_offload.ko and the project's everyday targets.
 #
 #   make                 build against the newest installed Debian kernel
+#                        (6.12 before 6.1, the plain flavour before -rt)
 #   make KVER=<release>  build against another installed kernel
 #   make KDIR=<dir>      build against a kernel build tree
 #   make install         install the module and run depmod
 #   make check [T=name]  boot the kernel in QEMU and run selftests/
-#                        (T="a b" runs several; TIMEOUT=SEC bounds each boot)
+#                        (T="a b" runs several; TIMEOUT=SEC bounds each boot;
+#                        TIME_SCALE=N multiplies every time bound)
+#   make check KVER=<release>   the same on another installed kernel
+#   make check-all       every installed kernel: the full suite on each
+#                        plain flavour, the datapath tests on -rt, and the
+#                        interop test across kernels
 #   make demo            the strongSwan gateway demo in a VM
 #   make bench           benchmark against the stock esp4/esp6
 #   make style           checkpatch on every C file
 
-# The newest kernel that has both headers and an image (the host may run
-# another kernel, so never ask uname).
-KVER ?= $(shell ls -d /lib/modules/*/build 2>/dev/null | sed 's|^/lib/modules/||; s|/build$$||' | \
-		sort -V -r | while read v; do [ -e /boot/vmlinuz-$$v ] && echo $$v && break; done)
+# The newest kernel that has headers, an image and modules (the host may
+# run another kernel, so never ask uname): scripts/kernels.
+KVER ?= $(shell $(CURDIR)/scripts/kernels --default)
 KDIR ?= /lib/modules/$(KVER)/build
 PWD := $(CURDIR)
 CHECKPATCH ?= $(firstword $(wildcard /usr/src/linux-source-*/scripts/checkpatch.pl) \
 		$(KDIR)/scripts/checkpatch.pl)
+# The datapath tests, run on the PREEMPT_RT flavour by check-all.
+DATAPATH_TESTS := module_load esp_sa_config esp_algs esp_modes esp_esn esp_tfc \
+		  esp_pmtu esp_bad_input esp_async esp_exclusive
 
-export KVER KDIR
+export KVER KDIR TIME_SCALE
 
 all: module
 
+# The objects in the tree are for one kernel at a time: switching KVER
+# cleans them first. Each build is also kept as .build/ko/<release>/ so
+# that tests booting several kernels (interop across them) find theirs.
 module:
 	@test -n "$(KVER)" || { echo "no kernel with headers and /boot/vmlinuz found: run scripts/setup" >&2; exit 1; }
+	@if [ "$$(cat .build/kver 2>/dev/null)" != "$(KVER)" ]; then \
+		$(MAKE) -s -C $(KDIR) M=$(PWD) clean; mkdir -p .build; echo $(KVER) > .build/kver; fi
 	$(MAKE) -C $(KDIR) M=$(PWD) modules
+	@mkdir -p .build/ko/$(KVER) && cp esp_offload.ko .build/ko/$(KVER)/
 
 module-debug:
 	$(MAKE) -C $(KDIR) M=$(PWD) ESPO_DEBUG=1 modules
@@ -42,6 +56,9 @@ clean:
 
 check: module style
 	scripts/run-selftests $(foreach t,$(T),--test $(t)) $(if $(TIMEOUT),--timeout $(TIMEOUT))
+
+check-all: style
+	scripts/check-all
 
 demo: module
 	scripts/demo
@@ -59,4 +76,4 @@ style:
 sparse:
 	$(MAKE) -C $(KDIR) M=$(PWD) C=2 modules
 
-.PHONY: all module module-debug install clean check demo bench style sparse
+.PHONY: all module module-debug install clean check check-all demo bench style sparse

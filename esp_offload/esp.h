@@ -7,7 +7,7 @@
 
 #include <linux/ip.h>
 #include <linux/skbuff.h>
-#include <asm/unaligned.h>
+#include "xfrm_glue/compat.h"
 #include <net/esp.h>
 #include <net/xfrm.h>
 

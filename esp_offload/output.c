@@ -185,11 +185,16 @@ static int espo_output_finish(struct espo_req *r, int err)
 {
 	struct xfrm_state *x = r->x;
 	struct sk_buff *skb = r->skb;
+	struct scatterlist *sg;
 	unsigned int i;
 
-	/* The old fragments were only read; drop the refs src held. */
-	for (i = 0; i < r->src_pages; i++)
-		put_page(sg_page(&r->sg[2 + i]));
+	/*
+	 * The old fragments were only read; drop the refs the src list
+	 * holds (it maps the AAD, the linear part, then one entry each).
+	 */
+	sg = r->src_pages ? sg_next(sg_next(r->sg)) : NULL;
+	for (i = 0; i < r->src_pages; i++, sg = sg_next(sg))
+		espo_frag_page_unref(skb, sg_page(sg));
 	espo_req_free(r);
 	if (unlikely(err)) {
 		espo_count_drop(x, ESPO_DROP_CRYPTO);

@@ -23,7 +23,7 @@ SA6="src 2001:db8::1 dst 2001:db8::2 proto esp spi 0x7102 mode transport aead $G
 # Remove every ESP implementation (and its SAs) before the next case.
 esp_unload_all() {
 	ip xfrm state flush
-	busywait 3000 bash -c 'grep -qE "^esp" /proc/modules || exit 0
+	busywait 10000 bash -c 'grep -qE "^esp" /proc/modules || exit 0
 		rmmod esp_offload esp4_offload esp6_offload esp4 esp6; exit 1' \
 		2>/dev/null
 }

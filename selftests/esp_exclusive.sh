@@ -56,7 +56,7 @@ else
 fi
 ip xfrm state flush
 dmesg_mark
-if busywait 3000 rmmod esp_offload && since | grep -q "esp_offload: unloaded"; then
+if busywait 10000 rmmod esp_offload && since | grep -q "esp_offload: unloaded"; then
 	ksft_pass "after the flush, rmmod succeeds"
 else
 	ksft_fail "after the flush, rmmod succeeds"

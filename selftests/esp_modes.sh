@@ -72,7 +72,7 @@ one_case() {
 		flush
 		return
 	fi
-	busywait 5000 ping_ok "$7" "$9" 1
+	busywait 15000 ping_ok "$7" "$9" 1
 	ksft_check "$name: ping" ping_ok "$7" "$9" 3
 	ksft_check "$name: TCP transfer, sha256 matches" \
 		tcp_transfer "$7" "$8" "$9" "$PAYLOAD"

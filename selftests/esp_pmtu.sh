@@ -49,14 +49,14 @@ for pair in "10.0.1.1 10.0.2.2 0xb001 0xb002" "fd00:1::1 fd00:2::2 0xb011 0xb012
 done
 
 # A 1400-byte DF ping fits A's link with ESP, not the router's next hop.
-busywait 5000 ping_ok "$NS_A" 10.0.2.2 1
+busywait 15000 ping_ok "$NS_A" 10.0.2.2 1
 ip netns exec "$NS_A" ping -q -M do -s 1400 -c 2 -W 1 10.0.2.2 >/dev/null 2>&1
 ksft_check "IPv4: Fragmentation Needed lowers A's path MTU to B" \
 	bash -c "ip -n $NS_A route get 10.0.2.2 | grep -q 'mtu 1300'"
 ksft_check "IPv4: TCP transfer afterwards, sha256 matches" \
 	tcp_transfer "$NS_A" "$NS_B" 10.0.2.2 "$PAYLOAD"
 
-busywait 5000 ping_ok "$NS_A" fd00:2::2 1
+busywait 15000 ping_ok "$NS_A" fd00:2::2 1
 ip netns exec "$NS_A" ping -q -s 1400 -c 2 -W 1 fd00:2::2 >/dev/null 2>&1
 ksft_check "IPv6: Packet Too Big lowers A's path MTU to B" \
 	bash -c "ip -n $NS_A -6 route get fd00:2::2 | grep -q 'mtu 1300'"

@@ -10,7 +10,17 @@
 
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 REPO=${REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
-MODULE_KO=$REPO/esp_offload.ko
+# The module for the running kernel: the tree's own build if it is for
+# this kernel, else the copy `make` keeps per kernel (.build/ko/<release>).
+espo_pick_ko() {
+	local k=$REPO/esp_offload.ko
+	if [ "$(modinfo -F vermagic "$k" 2>/dev/null | cut -d' ' -f1)" != "$(uname -r)" ] &&
+	   [ -e "$REPO/.build/ko/$(uname -r)/esp_offload.ko" ]; then
+		k=$REPO/.build/ko/$(uname -r)/esp_offload.ko
+	fi
+	echo "$k"
+}
+MODULE_KO=${ESPO_KO:-$(espo_pick_ko)}
 KSFT_PASS=0 KSFT_FAIL=0 KSFT_SKIP=0 KSFT_NUM=0
 readonly ksft_skip=4
 # Per-run suffix for namespace and interface names.
@@ -83,9 +93,28 @@ run() {
 	"$@"
 }
 
-# busywait TIMEOUT_MS CMD...: poll CMD until it succeeds or time runs out.
+# --- time bounds -----------------------------------------------------------
+#
+# Every bound a test waits on is written for a machine about three times
+# slower than the fastest one seen, and multiplied by TIME_SCALE (default
+# 1; `make check TIME_SCALE=2` on a slower or busy machine). A bound is
+# only ever a limit: waits poll their condition and return as soon as it
+# holds, so a generous bound costs nothing when things go well.
+TIME_SCALE=${TIME_SCALE:-1}
+case $TIME_SCALE in
+'' | *[!0-9.]* | *.*.*) echo "# TIME_SCALE=$TIME_SCALE is not a number" >&2; exit 1 ;;
+esac
+
+# scale N: N multiplied by TIME_SCALE, rounded to an integer.
+scale() {
+	awk -v n="$1" -v s="$TIME_SCALE" 'BEGIN { printf "%d", n * s + 0.5 }'
+}
+
+# busywait TIMEOUT_MS CMD...: poll CMD until it succeeds or the (scaled)
+# bound passes.
 busywait() {
-	local timeout_ms=$1 start now
+	local timeout_ms start now
+	timeout_ms=$(scale "$1")
 	shift
 	start=$(date +%s%3N)
 	while true; do
@@ -98,12 +127,24 @@ busywait() {
 
 # slowwait TIMEOUT_S CMD...: the same with a coarser step.
 slowwait() {
-	local timeout_s=$1 i
+	local timeout_s start
+	timeout_s=$(scale "$1")
 	shift
-	for ((i = 0; i < timeout_s * 4; i++)); do
+	start=$(date +%s)
+	while true; do
 		"$@" && return 0
+		[ $(($(date +%s) - start)) -lt "$timeout_s" ] || return 1
 		sleep 0.25
 	done
+}
+
+# wait_for WHAT TIMEOUT_S CMD...: slowwait, and when the bound passes say
+# what never became ready (as a TAP diagnostic).
+wait_for() {
+	local what=$1 t=$2
+	shift 2
+	slowwait "$t" "$@" && return 0
+	ksft_diag "never became ready within $(scale "$t") s: $what"
 	return 1
 }
 
@@ -173,7 +214,7 @@ module_unload() {
 	for ns in $(ip netns list 2>/dev/null | cut -d' ' -f1); do
 		ip -n "$ns" xfrm state flush 2>/dev/null
 	done
-	busywait 3000 rmmod esp_offload 2>/dev/null
+	busywait 10000 rmmod esp_offload 2>/dev/null
 }
 
 # Debugfs counter of the module: stat NAME.
@@ -255,23 +296,35 @@ port_listening() {
 
 # tcp_transfer SRC_NS DST_NS DST_ADDR FILE [PORT]: send FILE over TCP and
 # check the sha256 of what arrived. Works for IPv4 and IPv6 addresses.
+# Each step is bounded and says which one failed.
 tcp_transfer() {
 	local src=$1 dst=$2 addr=$3 file=$4 port=${5:-5201} out want got pid
 	out=$(mktemp /tmp/recv.XXXXXX)
 	ip netns exec "$dst" socat -u "TCP-LISTEN:$port,reuseaddr,ipv6only=0,pf=ip6" \
 		"OPEN:$out,creat,trunc" 2>/dev/null &
 	pid=$!
-	busywait 5000 port_listening "$dst" "$port"
-	case $addr in *:*) addr="[$addr]" ;; esac
-	timeout 60 ip netns exec "$src" socat -u "OPEN:$file" "TCP:$addr:$port" || {
+	if ! wait_for "TCP listener on port $port in $dst" 30 port_listening "$dst" "$port"; then
 		kill $pid 2>/dev/null
+		rm -f "$out"
 		return 1
-	}
-	timeout 30 tail --pid=$pid -f /dev/null
+	fi
+	case $addr in *:*) addr="[$addr]" ;; esac
+	if ! timeout "$(scale 180)" ip netns exec "$src" socat -u "OPEN:$file" "TCP:$addr:$port"; then
+		ksft_diag "tcp_transfer: sending $file to $addr port $port from $src failed"
+		kill $pid 2>/dev/null
+		rm -f "$out"
+		return 1
+	fi
+	if ! wait_for "receiver on port $port in $dst to finish" 90 \
+		eval "! kill -0 $pid 2>/dev/null"; then
+		kill $pid 2>/dev/null
+	fi
 	want=$(sha256sum < "$file")
 	got=$(sha256sum < "$out")
 	rm -f "$out"
-	[ "$want" = "$got" ]
+	[ "$want" = "$got" ] && return 0
+	ksft_diag "tcp_transfer: $addr port $port received data whose sha256 differs"
+	return 1
 }
 
 # ping_ok NS ADDR [COUNT]: ping succeeds (IPv4 or IPv6).

@@ -67,8 +67,8 @@ swan_daemon_conf() {
 	    }
 	    install_routes = $3
 	    keep_alive = ${2}s
-	    retransmit_timeout = 2.0
-	    retransmit_tries = 3
+	    retransmit_timeout = $(scale 2)
+	    retransmit_tries = 5
 	}
 	swanctl {
 	    load = random openssl pem pubkey x509 pkcs1 pkcs8
@@ -205,7 +205,7 @@ swan_stop_all() {
 
 # swan_initiate: gw-a brings up the CHILD_SA "net".
 swan_initiate() {
-	swanctl_on gw-a --initiate --child net --timeout 60 > "$SWAN_DIR/initiate.log" 2>&1 ||
+	swanctl_on gw-a --initiate --child net --timeout "$(scale 90)" > "$SWAN_DIR/initiate.log" 2>&1 ||
 		{ ksft_diag "initiate: $(tail -3 "$SWAN_DIR/initiate.log")"; return 1; }
 }
 

@@ -97,7 +97,7 @@ if up "$name" 172.16.0.2 192.0.2.2 192.0.2.2 192.0.2.1 keepalive=2; then
 	drop0=$(module_stat drop_truncated)$(module_stat drop_icv)
 	ka0=$(keepalives)
 	ksft_check "$name: NAT keepalives cross the router" \
-		slowwait 20 eval '[ $(($(keepalives) - ka0)) -ge 2 ]'
+		slowwait 40 eval '[ $(($(keepalives) - ka0)) -ge 2 ]'
 	ksft_eq "$name: keepalives: no xfrm error on gw-b" "$err0" \
 		"$(xfrm_stat "$GB" XfrmInHdrError)$(xfrm_stat "$GB" XfrmInNoStates)"
 	ksft_eq "$name: keepalives: no module drop" "$drop0" \
@@ -114,7 +114,7 @@ if up "$name" 172.16.0.2 192.0.2.2 192.0.2.2 192.0.2.1 keepalive=2; then
 	ip netns exec "$RT" conntrack -F >/dev/null 2>&1
 	ping_ok "$HA" 10.2.0.2 3
 	ksft_check "$name: new mapping seen by esp_offload (natt_remap)" \
-		slowwait 10 eval '[ $(module_stat natt_remap) -gt "$remap0" ]'
+		slowwait 30 eval '[ $(module_stat natt_remap) -gt "$remap0" ]'
 	ksft_check "$name: charon moved gw-b's SA from port $old to the new one" \
 		slowwait 30 eval 'p=$(encap_dport "$GB" 192.0.2.1);
 			[ "${p:-0}" -ge 40000 ] && [ "$p" -le 40099 ]'

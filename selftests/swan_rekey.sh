@@ -45,6 +45,15 @@ ping_gaps() {
 		}'
 }
 
+# traffic_flows: the module decrypts at least 10 more packets (the ping
+# and the paced transfer keep the tunnel busy).
+traffic_flows() {
+	local r0
+	r0=$(module_stat rx_packets)
+	wait_for "traffic through the tunnel" 30 \
+		eval '[ $(($(module_stat rx_packets) - r0)) -ge 10 ]'
+}
+
 spis() { swan_spis "$GA" | sort | tr '\n' ' '; }
 ike_id() { swanctl_on gw-a --list-sas 2>/dev/null | grep -o 'site: #[0-9]*' | head -1; }
 ike_count() { swanctl_on gw-a --list-sas 2>/dev/null | grep -c 'site: #'; }
@@ -79,29 +88,28 @@ icv0=$(module_stat drop_icv) rx0=$(module_stat rx_packets)
 # --- rekeying under traffic ----------------------------------------------
 ip netns exec "$HB" socat -u TCP-LISTEN:5001,reuseaddr "OPEN:$RECV,creat,trunc" &
 recv_pid=$!
-busywait 5000 port_listening "$HB" 5001
+wait_for "TCP listener in $HB" 30 port_listening "$HB" 5001
 ip netns exec "$HA" ping -i 0.2 10.2.0.2 > "$PINGLOG" 2>&1 &
 ping_pid=$!
 paced_send "$HA" 10.2.0.2 5001 "$PAYLOAD" 20 &
 send_pid=$!
 
-sleep 2
+traffic_flows
 s0=$(spis)
 swanctl_on gw-a --rekey --child net >/dev/null 2>&1
 ksft_check "CHILD_SA rekeyed by gw-a" slowwait 30 new_spis "$s0"
-sleep 2
+traffic_flows
 id0=$(ike_id)
 swanctl_on gw-b --rekey --ike site >/dev/null 2>&1
 ksft_check "IKE_SA rekeyed by gw-b ($id0 -> new)" \
 	slowwait 30 eval '[ -n "$(ike_id)" ] && [ "$(ike_id)" != "$id0" ]'
-sleep 2
+traffic_flows
 s1=$(spis)
 swanctl_on gw-b --rekey --child net >/dev/null 2>&1
 ksft_check "CHILD_SA rekeyed by gw-b" slowwait 30 new_spis "$s1"
 
 wait $send_pid
-timeout 30 tail --pid=$recv_pid -f /dev/null
-sleep 1
+wait_for "the receiver to finish" 60 eval "! kill -0 $recv_pid 2>/dev/null"
 kill -INT $ping_pid
 wait $ping_pid
 ksft_check "old SAs removed after the rekeyings" \

@@ -10,11 +10,26 @@ has() {
 	grep -qsE "$2" "$inc/$1" && printf ' -D%s' "$3"
 }
 
+# The header exists (a file that moved between releases).
+exists() {
+	[ -e "$inc/$1" ] && printf ' -D%s' "$2"
+}
+
+# 6.12: <linux/unaligned.h>; before, only <asm/unaligned.h>.
+exists linux/unaligned.h ESPO_HAVE_LINUX_UNALIGNED
 # 6.3+: crypto completion callbacks take the request's data pointer.
 has linux/crypto.h 'typedef void \(\*crypto_completion_t\)\(void \*' ESPO_HAVE_COMPLETION_DATA
-# xfrmdev_ops callbacks that take an extack (6.2+, some stable backports).
-has linux/netdevice.h 'xdo_dev_state_add\)\(struct xfrm_state \*x,[[:space:]]*struct netlink_ext_ack' ESPO_HAVE_XDO_ADD_EXTACK
-has linux/netdevice.h 'xdo_dev_state_add\)\(struct net_device \*dev' ESPO_HAVE_XDO_ADD_DEV
+# xfrmdev_ops callbacks that take an extack (6.2+, some stable backports;
+# 6.12 writes "xdo_dev_state_add) (struct xfrm_state *x, struct netlink...").
+has linux/netdevice.h 'xdo_dev_state_add\)[[:space:]]*\(struct xfrm_state \*x,[[:space:]]*struct netlink_ext_ack' ESPO_HAVE_XDO_ADD_EXTACK
+has linux/netdevice.h 'xdo_dev_state_add\)[[:space:]]*\(struct net_device \*dev' ESPO_HAVE_XDO_ADD_DEV
 # struct xfrm_dev_offload has a direction field (6.2+, backported to 6.1.y).
 has net/xfrm.h '^[[:space:]]*u8[[:space:]]+dir[[:space:]]*:' ESPO_HAVE_XSO_DIR
+# SAs carry a direction of their own (XFRMA_SA_DIR, 6.10+).
+has net/xfrm.h '^[[:space:]]*u8[[:space:]]+dir;' ESPO_HAVE_SA_DIR
+# skb_page_unref() (page_pool-aware release of a fragment's page).
+# 6.1.y: skb_page_unref(skb, page, napi_safe) in skbuff.h; 6.12:
+# skb_page_unref(netmem, recycle) in skbuff_ref.h.
+has linux/skbuff.h '^skb_page_unref\(const struct sk_buff' ESPO_HAVE_SKB_PAGE_UNREF_SKB
+has linux/skbuff_ref.h 'skb_page_unref\(netmem_ref' ESPO_HAVE_SKB_PAGE_UNREF_NETMEM
 echo

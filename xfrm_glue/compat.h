@@ -8,6 +8,16 @@
 #define ESPO_COMPAT_H
 
 #include <linux/crypto.h>
+#include <linux/skbuff.h>
+#ifdef ESPO_HAVE_SKB_PAGE_UNREF_NETMEM
+#include <linux/skbuff_ref.h>
+#endif
+
+#ifdef ESPO_HAVE_LINUX_UNALIGNED
+#include <linux/unaligned.h>
+#else
+#include <asm/unaligned.h>
+#endif
 
 /*
  * Crypto completion callbacks: 6.1 passes the async request and the
@@ -20,5 +30,22 @@
 #define ESPO_ASYNC_DONE(fn)	void fn(struct crypto_async_request *espo_arg, int err)
 #define espo_async_data()	(espo_arg->data)
 #endif
+
+/*
+ * Release a page that was one of skb's fragments: a page_pool page goes
+ * back to its pool, any other page is put (upstream "esp: fix bad
+ * handling of pages from page_pool").
+ */
+static inline void espo_frag_page_unref(const struct sk_buff *skb,
+					struct page *page)
+{
+#if defined(ESPO_HAVE_SKB_PAGE_UNREF_NETMEM)
+	skb_page_unref(page_to_netmem(page), skb->pp_recycle);
+#elif defined(ESPO_HAVE_SKB_PAGE_UNREF_SKB)
+	skb_page_unref(skb, page, false);
+#else
+	put_page(page);
+#endif
+}
 
 #endif /* ESPO_COMPAT_H */

@@ -8,24 +8,79 @@
 # that one boot carries the whole matrix at once. Each side sends a file
 # to the other per variant and judges what it receives; results are TAP
 # lines in $RESULTS/tap.
+#
+# The two sides never guess at each other's progress: each publishes its
+# state ("setup", "ready", "sent", "done" or "failed: why") on a control
+# port over addresses no policy covers, and each step waits, with a
+# bound, for the peer to reach the state it needs. A side that cannot go
+# on says "failed" (the peer stops at once) and exits 3; the host then
+# stops the other VM too.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 role=$1
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib.sh"
 trap - EXIT
 
-if [ "$role" = module ]; then
-	me=a peer=b mod=esp_offload
-	insmod "$MODULE_KO" || exit 1
-else
-	me=b peer=a mod=esp4
-	modprobe esp4 && modprobe esp6 || exit 1
-fi
 tap=$RESULTS/tap
 : > "$tap"
+state=/tmp/interop-state
+echo setup > "$state"
+[ "$role" = module ] && me=a peer=b || me=b peer=a
+ctl_me=10.99.0.$([ $me = a ] && echo 1 || echo 2)
+ctl_peer=10.99.0.$([ $me = a ] && echo 2 || echo 1)
+CTL_PORT=5990
 
+# abort WHY: tell the peer, record it, stop.
+abort() {
+	echo "failed: $*" > "$state"
+	echo "not ok - interop $role side: $*" >> "$tap"
+	echo "# $role side aborted: $*"
+	# Give the peer a bounded chance to read the state before power-off.
+	slowwait 10 test -e /tmp/peer-saw-failure
+	exit 3
+}
+
+# The control channel: plain TCP on addresses that no policy covers,
+# answering every connection with this side's state.
 ip link set eth0 up
 sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.eth0.accept_dad=0
+ip addr add "$ctl_me/24" dev eth0
+socat TCP-LISTEN:$CTL_PORT,fork,reuseaddr SYSTEM:"cat $state" 2>/dev/null &
+
+# peer_state: the peer's published state (empty if it does not answer).
+peer_state() {
+	socat -T 5 -u "TCP:$ctl_peer:$CTL_PORT,connect-timeout=2" - 2>/dev/null
+}
+
+# wait_peer STATE... TIMEOUT_S: until the peer is in one of the states;
+# a peer that failed ends this side at once.
+wait_peer() {
+	local t=${*: -1} st start
+	set -- "${@:1:$#-1}"
+	t=$(scale "$t")
+	start=$(date +%s)
+	while true; do
+		st=$(peer_state)
+		case $st in
+		failed*) touch /tmp/peer-saw-failure
+			 echo "not ok - interop $role side: the peer $st" >> "$tap"
+			 echo "# the peer $st"; exit 3 ;;
+		esac
+		for want in "$@"; do
+			[ "$st" = "$want" ] && return 0
+		done
+		if [ $(($(date +%s) - start)) -ge "$t" ]; then
+			abort "the peer never reached '$*' within $t s (last state: '${st:-no answer}')"
+		fi
+		sleep 0.5
+	done
+}
+
+if [ "$role" = module ]; then
+	insmod "$MODULE_KO" || abort "insmod esp_offload failed"
+else
+	modprobe esp4 && modprobe esp6 || abort "modprobe esp4/esp6 failed"
+fi
 
 GCM='rfc4106(gcm(aes))'
 K128=${KEY256:0:42}
@@ -94,49 +149,57 @@ setup_variant() {
 
 # NAT-T needs what an IKE daemon would hold: a UDP_ENCAP socket on 4500.
 /usr/bin/python3 -c '
-import socket, time
+import socket, signal
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("0.0.0.0", 4500))
 s.setsockopt(socket.IPPROTO_UDP, 100, 2)
-time.sleep(900)' &
+signal.pause()' &
 
 n=${#VARIANTS[@]}
 for ((i = 0; i < n; i++)); do
-	setup_variant $i || echo "not ok - interop ${VARIANTS[$i]%% *} set-up on $role" >> "$tap"
+	setup_variant $i || abort "set-up of variant ${VARIANTS[$i]%% *} failed"
 done
-make_payload /tmp/data 150000 42
+make_payload /tmp/data 150000 42 || abort "no payload"
 want=$(sha256sum < /tmp/data)
 
-# Listeners: variant i arrives on port 6000+i.
+# Listeners: variant i arrives on port 6000+i; all must listen before
+# this side says it is ready.
 for ((i = 0; i < n; i++)); do
 	socat -u TCP-LISTEN:$((6000 + i)),reuseaddr,pf=ip6,ipv6only=0 \
 		OPEN:/tmp/recv.$i,creat,trunc 2>/dev/null &
 done
-socat -u TCP-LISTEN:5999,reuseaddr,pf=ip6,ipv6only=0 OPEN:/tmp/done,creat 2>/dev/null &
+listening() { [ "$(ss -Htln | grep -c ':60[0-9][0-9] ')" -ge "$n" ]; }
+slowwait 30 listening || abort "the $n listeners did not come up"
+echo ready > "$state"
 
-# Wait for the peer: the first variant's peer answers.
-slowwait 120 ping -c 1 -W 1 "$(cat /tmp/peer.0)" >/dev/null 2>&1 ||
-	echo "# peer never answered" >> "$tap"
+# Both sides ready (the peer may already have moved on to sending).
+wait_peer ready sent done 600
 
 send() {
 	local i=$1 dst tries
 	dst=$(cat "/tmp/peer.$i")
 	case $dst in *:*) dst="[$dst]" ;; esac
-	for tries in 1 2 3 4 5 6 7 8 9 10; do
-		timeout 60 socat -u OPEN:/tmp/data "TCP:$dst:$((6000 + i)),connect-timeout=3" \
-			2>/dev/null && return 0
-		sleep 1
+	# The peer listens already; a retry only covers neighbour discovery
+	# and a lost first SYN, each attempt bounded.
+	for tries in 1 2 3; do
+		timeout "$(scale 120)" socat -u OPEN:/tmp/data \
+			"TCP:$dst:$((6000 + i)),connect-timeout=$(scale 20)" 2>/dev/null && return 0
 	done
 	return 1
 }
 for ((i = 0; i < n; i++)); do
-	send $i || echo "# variant $i: could not send to the peer" >> "$tap"
+	if ! send $i; then
+		echo "# variant $i (${VARIANTS[$i]%% *}): could not send to the peer" >> "$tap"
+		echo "not ok - interop ${VARIANTS[$i]%% *} $me->$peer: send" >> "$tap"
+	fi
 done
+echo sent > "$state"
 
-# Judge what arrived from the peer.
+# Judge what arrived, once the peer says it has sent everything.
+wait_peer sent done 900
 for ((i = 0; i < n; i++)); do
 	name=${VARIANTS[$i]%% *}
-	if slowwait 60 bash -c "[ \"\$(sha256sum < /tmp/recv.$i)\" = '$want' ]"; then
+	if slowwait 30 bash -c "[ \"\$(sha256sum < /tmp/recv.$i)\" = '$want' ]"; then
 		echo "ok - interop $name $peer->$me ($([ $me = a ] && echo stock-\>module || echo module-\>stock))" >> "$tap"
 	else
 		echo "not ok - interop $name $peer->$me" >> "$tap"
@@ -160,9 +223,8 @@ fi
 ip -s xfrm state > "$RESULTS/xfrm-state.txt"
 cat /proc/net/xfrm_stat > "$RESULTS/xfrm_stat.txt"
 
-# Barrier: tell the peer we are done, wait until it says the same.
-peer0=$(cat /tmp/peer.0)
-case $peer0 in *:*) peer0="[$peer0]" ;; esac
-slowwait 60 bash -c "echo done | socat -u - TCP:$peer0:5999,connect-timeout=2 2>/dev/null"
-slowwait 90 test -s /tmp/done
+# Stay up (and answering) until the peer has judged too, or is gone (it
+# only powers off after judging; this side's results are written).
+echo done > "$state"
+slowwait 300 eval 'st=$(peer_state); [ "$st" = done ] || [ -z "$st" ]'
 exit 0
