@@ -6,13 +6,14 @@
 # driver (the test VM's named CPU model must keep AES-NI and PCLMULQDQ).
 . "$(dirname "$0")/lib.sh"
 
-ksft_plan 10
+ksft_plan 11
 dmesg_mark
 
 info=$(modinfo "$MODULE_KO")
 ksft_check "modinfo: license GPL" grep -qE '^license: +GPL$' <<< "$info"
 ksft_check "modinfo: description" grep -qE '^description: +.+' <<< "$info"
 ksft_check "modinfo: version" grep -qE '^version: +.+' <<< "$info"
+ksft_check "modinfo: supported kernels" grep -qE '^kernels: +6\.1 .*6\.12' <<< "$info"
 ksft_check "insmod" module_load
 ksft_check "registered: dmesg names the version" \
 	bash -c "dmesg | tail -n +$((DMESG_MARK + 1)) | grep -q 'esp_offload: version .* loaded'"
