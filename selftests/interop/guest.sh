@@ -55,7 +55,7 @@ peer_state() {
 # wait_peer STATE... TIMEOUT_S: until the peer is in one of the states;
 # a peer that failed ends this side at once.
 wait_peer() {
-	local t=${*: -1} st start
+	local t=${*: -1} st start w
 	set -- "${@:1:$#-1}"
 	t=$(scale "$t")
 	start=$(date +%s)
@@ -66,8 +66,8 @@ wait_peer() {
 			 echo "not ok - interop $role side: the peer $st" >> "$tap"
 			 echo "# the peer $st"; exit 3 ;;
 		esac
-		for want in "$@"; do
-			[ "$st" = "$want" ] && return 0
+		for w in "$@"; do
+			[ "$st" = "$w" ] && return 0
 		done
 		if [ $(($(date +%s) - start)) -ge "$t" ]; then
 			abort "the peer never reached '$*' within $t s (last state: '${st:-no answer}')"
@@ -171,6 +171,7 @@ done
 listening() { [ "$(ss -Htln | grep -c ':60[0-9][0-9] ')" -ge "$n" ]; }
 slowwait 30 listening || abort "the $n listeners did not come up"
 echo ready > "$state"
+echo "# $role side ready"
 
 # Both sides ready (the peer may already have moved on to sending).
 wait_peer ready sent done 600
@@ -194,6 +195,7 @@ for ((i = 0; i < n; i++)); do
 	fi
 done
 echo sent > "$state"
+echo "# $role side sent"
 
 # Judge what arrived, once the peer says it has sent everything.
 wait_peer sent done 900
@@ -202,6 +204,7 @@ for ((i = 0; i < n; i++)); do
 	if slowwait 30 bash -c "[ \"\$(sha256sum < /tmp/recv.$i)\" = '$want' ]"; then
 		echo "ok - interop $name $peer->$me ($([ $me = a ] && echo stock-\>module || echo module-\>stock))" >> "$tap"
 	else
+		echo "# $name: received $(stat -c %s /tmp/recv.$i 2>/dev/null || echo no) bytes, sha256 $(sha256sum < /tmp/recv.$i 2>/dev/null | cut -c1-16), want $(stat -c %s /tmp/data) bytes ${want:0:16}" >> "$tap"
 		echo "not ok - interop $name $peer->$me" >> "$tap"
 	fi
 done
