@@ -29,7 +29,7 @@ CHECKPATCH ?= $(firstword $(wildcard /usr/src/linux-source-*/scripts/checkpatch.
 DATAPATH_TESTS := module_load esp_sa_config esp_algs esp_modes esp_esn esp_tfc \
 		  esp_pmtu esp_bad_input esp_xfrm_core esp_async esp_exclusive
 
-export KVER KDIR TIME_SCALE
+export KVER TIME_SCALE
 
 all: module
 
