@@ -39,7 +39,7 @@ all: module
 module:
 	@test -n "$(KVER)" || { echo "no kernel with headers and /boot/vmlinuz found: run scripts/setup" >&2; exit 1; }
 	@if [ "$$(cat .build/kver 2>/dev/null)" != "$(KVER)" ]; then \
-		$(MAKE) -s -C $(KDIR) M=$(PWD) clean; mkdir -p .build; echo $(KVER) > .build/kver; fi
+		$(MAKE) -s clean-objects; mkdir -p .build; echo $(KVER) > .build/kver; fi
 	$(MAKE) -C $(KDIR) M=$(PWD) modules
 	@mkdir -p .build/ko/$(KVER) && cp esp_offload.ko .build/ko/$(KVER)/
 
@@ -49,6 +49,13 @@ module-debug:
 install: module
 	$(MAKE) -C $(KDIR) M=$(PWD) modules_install
 	depmod -a $(KVER)
+
+# The build's own products, but not the per-kernel copies under .build/
+# (kbuild's clean would remove every *.ko below the tree).
+clean-objects:
+	find . -path ./.build -prune -o -path ./.git -prune -o -type f \( -name '*.o' \
+		-o -name '*.ko' -o -name '*.mod' -o -name '*.mod.c' -o -name '.*.cmd' \
+		-o -name '*.order' -o -name Module.symvers \) -print | xargs -r rm -f
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(PWD) clean
@@ -76,4 +83,4 @@ style:
 sparse:
 	$(MAKE) -C $(KDIR) M=$(PWD) C=2 modules
 
-.PHONY: all module module-debug install clean check check-all demo bench style sparse
+.PHONY: all module module-debug install clean clean-objects check check-all demo bench style sparse
