@@ -81,10 +81,10 @@ enum espo_mode { ESPO_DIRECT, ESPO_ASYNC, ESPO_PARALLEL };
  *
  * - async: cryptd over the driver's internal SIMD implementation
  *   ("__<driver>", which cryptd runs in process context where the FPU is
- *   usable; crypto_simd keeps such an instance), else cryptd over the
- *   driver itself. A new cryptd instance over an AEAD fails the crypto
- *   self-tests on 6.1 ("corrupted request struct", with a WARN), which
- *   is why the existing internal instance comes first.
+ *   usable; crypto_simd keeps such an instance). There is no fallback to
+ *   cryptd over the driver itself: a new cryptd instance over an AEAD
+ *   fails the crypto self-tests on 6.1 ("corrupted request struct", with
+ *   a WARN), so such an SA is refused instead (-ENOENT).
  * - parallel: pcrypt over the driver. pcrypt registers under the
  *   algorithm's own name with a higher priority, so from then on it is
  *   the default implementation of that algorithm for every user.
@@ -92,20 +92,15 @@ enum espo_mode { ESPO_DIRECT, ESPO_ASYNC, ESPO_PARALLEL };
 static struct crypto_aead *espo_aead_wrap(enum espo_mode mode, const char *drv)
 {
 	char name[CRYPTO_MAX_ALG_NAME];
-	struct crypto_aead *tfm = ERR_PTR(-ENAMETOOLONG);
 
 	if (mode == ESPO_PARALLEL) {
-		if (snprintf(name, sizeof(name), "pcrypt(%s)", drv) < sizeof(name))
-			tfm = crypto_alloc_aead(name, 0, 0);
-		return tfm;
+		if (snprintf(name, sizeof(name), "pcrypt(%s)", drv) >= sizeof(name))
+			return ERR_PTR(-ENAMETOOLONG);
+		return crypto_alloc_aead(name, 0, 0);
 	}
-	if (snprintf(name, sizeof(name), "cryptd(__%s)", drv) < sizeof(name))
-		tfm = crypto_alloc_aead(name, CRYPTO_ALG_INTERNAL,
-					CRYPTO_ALG_INTERNAL);
-	if (IS_ERR(tfm) &&
-	    snprintf(name, sizeof(name), "cryptd(%s)", drv) < sizeof(name))
-		tfm = crypto_alloc_aead(name, 0, 0);
-	return tfm;
+	if (snprintf(name, sizeof(name), "cryptd(__%s)", drv) >= sizeof(name))
+		return ERR_PTR(-ENAMETOOLONG);
+	return crypto_alloc_aead(name, CRYPTO_ALG_INTERNAL, CRYPTO_ALG_INTERNAL);
 }
 
 /*
@@ -134,18 +129,27 @@ static struct crypto_aead *espo_aead_unwrap_pcrypt(struct crypto_aead *tfm)
 }
 
 /* The SA's transform as the parameters ask, not yet keyed. */
-static struct crypto_aead *espo_aead_alloc(const char *alg)
+static struct crypto_aead *espo_aead_alloc(const char *alg,
+					   struct netlink_ext_ack *extack)
 {
 	const char *base = espo_driver_fits(alg) ? espo_crypto_driver : alg;
 	enum espo_mode mode = espo_mode_index();
 	struct crypto_aead *tfm, *wrapped;
 
 	tfm = espo_aead_unwrap_pcrypt(crypto_alloc_aead(base, 0, 0));
-	if (IS_ERR(tfm) || mode == ESPO_DIRECT)
+	if (IS_ERR(tfm)) {
+		NL_SET_ERR_MSG_MOD(extack, "AEAD implementation not available (see crypto_driver)");
+		return tfm;
+	}
+	if (mode == ESPO_DIRECT)
 		return tfm;
 	wrapped = espo_aead_wrap(mode,
 				 crypto_tfm_alg_driver_name(crypto_aead_tfm(tfm)));
 	crypto_free_aead(tfm);
+	if (IS_ERR(wrapped) && mode == ESPO_ASYNC)
+		NL_SET_ERR_MSG_MOD(extack, "crypto_mode=async needs a driver with an internal SIMD implementation for cryptd; choose another crypto_driver or crypto_mode");
+	else if (IS_ERR(wrapped))
+		NL_SET_ERR_MSG_MOD(extack, "crypto_mode=parallel: pcrypt is not available for this driver");
 	return wrapped;
 }
 
@@ -159,11 +163,9 @@ int espo_aead_init(struct xfrm_state *x, struct netlink_ext_ack *extack)
 	struct crypto_aead *aead;
 	int err;
 
-	aead = espo_aead_alloc(x->aead->alg_name);
-	if (IS_ERR(aead)) {
-		NL_SET_ERR_MSG_MOD(extack, "AEAD implementation not available (see crypto_driver and crypto_mode)");
+	aead = espo_aead_alloc(x->aead->alg_name, extack);
+	if (IS_ERR(aead))
 		return PTR_ERR(aead);
-	}
 	if (crypto_aead_ivsize(aead) != ESPO_IV_LEN) {
 		NL_SET_ERR_MSG_MOD(extack, "AEAD implementation has an unexpected IV size");
 		err = -EINVAL;

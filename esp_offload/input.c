@@ -132,8 +132,12 @@ static int espo_input_finish(struct espo_req *r, int err)
 
 	espo_req_free(r);
 	if (unlikely(err)) {
-		espo_count_drop(x, err == -EBADMSG ? ESPO_DROP_ICV :
-				   ESPO_DROP_CRYPTO);
+		if (err == -EBADMSG)
+			espo_count_drop(x, ESPO_DROP_ICV);
+		else if (err == -ENOSPC || err == -EBUSY)
+			espo_count_drop(x, ESPO_DROP_BUSY);
+		else
+			espo_count_drop(x, ESPO_DROP_CRYPTO);
 		return err;
 	}
 	nexthdr = espo_rx_strip_trailer(x, skb);

@@ -18,6 +18,7 @@
 
 #include "crypto_accel/aead.h"
 #include "esp_offload/esp.h"
+#include "esp_offload/sa.h"
 #include "esp_offload/stats.h"
 
 /* Sizes of one packet's trailer, and how the packet is laid out. */
@@ -196,6 +197,16 @@ static int espo_output_finish(struct espo_req *r, int err)
 	for (i = 0; i < r->src_pages; i++, sg = sg_next(sg))
 		espo_frag_page_unref(skb, sg_page(sg));
 	espo_req_free(r);
+	if (unlikely(err == -ENOSPC || err == -EBUSY)) {
+		/*
+		 * The driver's queue is full and the request was not
+		 * queued (we never ask for a backlog): drop the packet as
+		 * congestion, so the socket sees a lost packet, not an
+		 * error.
+		 */
+		espo_count_drop(x, ESPO_DROP_BUSY);
+		return NET_XMIT_DROP;
+	}
 	if (unlikely(err)) {
 		espo_count_drop(x, ESPO_DROP_CRYPTO);
 		net_dbg_ratelimited("encryption failed on SPI 0x%08x: %d\n",
@@ -290,6 +301,7 @@ int espo_output(struct xfrm_state *x, struct sk_buff *skb)
 	struct xfrm_skb_cb *cb = XFRM_SKB_CB(skb);
 	struct ip_esp_hdr *esph;
 	struct espo_tx_geom g;
+	__be64 mask;
 	u64 seq;
 	int err;
 
@@ -312,14 +324,22 @@ int espo_output(struct xfrm_state *x, struct sk_buff *skb)
 	}
 
 	/*
-	 * The explicit IV is the 64-bit sequence number: unique for the
-	 * SA's life because the core never lets the counter wrap (and
-	 * init_state refuses SAs that would allow it). RFC 4106 3.1.
+	 * The explicit IV is the 64-bit sequence number XOR the SA's
+	 * random mask (RFC 4106 3.1 asks only that an IV never repeat
+	 * under a key). Within the SA it is unique because the core never
+	 * lets the counter wrap (init_state refuses SAs that would allow
+	 * it); the mask keeps SAs that share a key, such as both
+	 * directions keyed alike or an SA re-added with its old key, from
+	 * sending the same IVs.
 	 */
+	if (unlikely(!espo_sa_iv_mask(x, &mask))) {
+		espo_count(ESPO_DROP_CRYPTO);
+		return -EINVAL;
+	}
 	seq = cb->seq.output.low + ((u64)cb->seq.output.hi << 32);
 	esph->spi = x->id.spi;
 	esph->seq_no = htonl(cb->seq.output.low);
-	put_unaligned_be64(seq, esph + 1);
+	put_unaligned(cpu_to_be64(seq) ^ mask, (__be64 *)(esph + 1));
 
 	skb_push(skb, -skb_network_offset(skb));
 	return espo_tx_encrypt(x, skb, esph, &g, icvlen);

@@ -6,7 +6,7 @@
 #include <linux/percpu.h>
 
 #include "esp_offload/stats.h"
-#include "xfrm_glue/sa_table.h"
+#include "esp_offload/sa.h"
 
 struct espo_stats __percpu *espo_stats;
 
@@ -25,6 +25,7 @@ static const char * const espo_counter_names[ESPO_COUNTER_MAX] = {
 	[ESPO_DROP_DUMMY]	= "drop_dummy",
 	[ESPO_DROP_NOMEM]	= "drop_nomem",
 	[ESPO_DROP_CRYPTO]	= "drop_crypto",
+	[ESPO_DROP_BUSY]	= "drop_busy",
 	[ESPO_DROP_TOOBIG]	= "drop_toobig",
 };
 

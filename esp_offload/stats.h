@@ -26,7 +26,8 @@ enum espo_counter {
 	ESPO_DROP_PADDING,	/* padding bytes are not 1, 2, 3, ... */
 	ESPO_DROP_DUMMY,	/* next header 59: dummy packet (RFC 4303 2.6) */
 	ESPO_DROP_NOMEM,	/* allocation or copy-on-write failed */
-	ESPO_DROP_CRYPTO,	/* crypto driver error or queue full */
+	ESPO_DROP_CRYPTO,	/* crypto driver error */
+	ESPO_DROP_BUSY,		/* crypto driver queue full, no backlog */
 	ESPO_DROP_TOOBIG,	/* result would exceed the maximum length */
 	ESPO_COUNTER_MAX
 };

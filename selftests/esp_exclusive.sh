@@ -14,7 +14,7 @@ SA="src 192.0.2.1 dst 192.0.2.2 proto esp spi 0x7001 mode transport aead rfc4106
 
 since() { dmesg | tail -n +$((DMESG_MARK + 1)); }
 
-ksft_plan 9
+ksft_plan 10
 dmesg_mark
 
 # (a) esp4 first: esp_offload refuses with EBUSY and says what to do.
@@ -70,5 +70,28 @@ else
 fi
 ip xfrm state flush
 modprobe -r esp4
+
+# (e) Loaded at the same moment, again and again: never both, and never
+# the core's warning about a second ESP type (a rival already past the
+# loader's notification is caught by its /sys/module entry).
+both=0 neither=0 esp4_won=0 rounds=${EXCLUSIVE_ROUNDS:-40}
+for ((i = 0; i < rounds; i++)); do
+	modprobe esp4 2>/dev/null &
+	p1=$!
+	insmod "$MODULE_KO" 2>/dev/null &
+	p2=$!
+	wait $p1 $p2
+	if module_loaded esp4 && module_loaded esp_offload; then
+		both=$((both + 1))
+	elif module_loaded esp4; then
+		esp4_won=$((esp4_won + 1))
+	elif ! module_loaded esp_offload; then
+		neither=$((neither + 1))
+	fi
+	busywait 10000 rmmod esp_offload 2>/dev/null
+	modprobe -r esp4 2>/dev/null
+done
+ksft_diag "$rounds concurrent loads: esp4 won $esp4_won, esp_offload won $((rounds - esp4_won - both - neither)), neither $neither, both $both"
+ksft_check "concurrent modprobe esp4 / insmod esp_offload: never both loaded" test $both = 0
 ksft_check "dmesg clean" dmesg_clean
 ksft_exit

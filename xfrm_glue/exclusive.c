@@ -8,6 +8,7 @@
  * never be loaded together. We refuse to load while they are, and a
  * module notifier stops them loading while we are.
  */
+#include <linux/kobject.h>
 #include <linux/module.h>
 #include <linux/notifier.h>
 #include <net/xfrm.h>
@@ -48,11 +49,38 @@ static bool espo_esp_type_taken(unsigned short family)
 }
 
 /*
+ * A rival that was already past the loader's COMING notification when
+ * our notifier was registered may not have run its init yet, so its ESP
+ * type is not visible. From just after that notification (once its
+ * parameters are parsed) until it is freed it is in /sys/module, the
+ * kset our own module object belongs to: look it up there.
+ */
+static const char *espo_rival_loading(void)
+{
+	struct kset *modules = THIS_MODULE->mkobj.kobj.kset;
+	struct kobject *kobj;
+	unsigned int i;
+
+	if (!modules)
+		return NULL;
+	for (i = 0; i < ARRAY_SIZE(espo_rivals); i++) {
+		kobj = kset_find_obj(modules, espo_rivals[i]);
+		if (kobj) {
+			kobject_put(kobj);
+			return espo_rivals[i];
+		}
+	}
+	return NULL;
+}
+
+/*
  * Register the notifier first, then look: a rival that loads after this
- * point is stopped by the notifier, one loaded before is seen here.
+ * point is stopped by the notifier, one loaded before is seen by its ESP
+ * type, and one caught in between by its module object.
  */
 int espo_exclusive_init(void)
 {
+	const char *rival;
 	int err;
 
 	err = register_module_notifier(&espo_module_nb);
@@ -60,10 +88,19 @@ int espo_exclusive_init(void)
 		return err;
 	if (espo_esp_type_taken(AF_INET) || espo_esp_type_taken(AF_INET6)) {
 		pr_err("the kernel's ESP (esp4/esp6) is loaded: remove every ESP SA, run 'modprobe -r esp4_offload esp6_offload esp4 esp6', then load esp_offload\n");
-		unregister_module_notifier(&espo_module_nb);
-		return -EBUSY;
+		goto err_busy;
+	}
+	rival = espo_rival_loading();
+	if (rival) {
+		pr_err("%s is loaded or being loaded or unloaded: remove every ESP SA, run 'modprobe -r esp4_offload esp6_offload esp4 esp6', then load esp_offload\n",
+		       rival);
+		goto err_busy;
 	}
 	return 0;
+
+err_busy:
+	unregister_module_notifier(&espo_module_nb);
+	return -EBUSY;
 }
 
 void espo_exclusive_exit(void)

@@ -13,7 +13,7 @@
 #include "esp_offload/esp.h"
 #include "esp_offload/stats.h"
 #include "xfrm_glue/glue.h"
-#include "xfrm_glue/sa_table.h"
+#include "xfrm_glue/debugfs.h"
 
 /*
  * One type serves both families: the packet path reads the family from

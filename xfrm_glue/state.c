@@ -11,8 +11,8 @@
 
 #include "crypto_accel/aead.h"
 #include "esp_offload/esp.h"
+#include "esp_offload/sa.h"
 #include "xfrm_glue/glue.h"
-#include "xfrm_glue/sa_table.h"
 
 #define ESPO_ALG_GCM	"rfc4106(gcm(aes))"
 #define ESPO_ALG_GMAC	"rfc4543(gcm(aes))"
@@ -126,7 +126,7 @@ int espo_init_state(struct xfrm_state *x, struct netlink_ext_ack *extack)
 	err = espo_aead_init(x, extack);
 	if (err)
 		return err;
-	err = espo_sa_track(x);
+	err = espo_sa_add(x);
 	if (err) {
 		NL_SET_ERR_MSG_MOD(extack, "out of memory");
 		goto err_aead;
@@ -147,6 +147,6 @@ void espo_destroy_state(struct xfrm_state *x)
 {
 	if (!x->data)
 		return;
-	espo_sa_untrack(x);
+	espo_sa_del(x);
 	espo_aead_destroy(x);
 }

@@ -5,7 +5,12 @@
 # that match the swanctl examples, for when no IKE daemon is used. Run
 # with the local and remote roles swapped on the peer. Keys here are
 # examples: generate your own (e.g. `openssl rand -hex 36` for 288 bits =
-# AES-256 key + 32-bit salt) and never reuse a key with the same SPI.
+# AES-256 key + 32-bit salt). AES-GCM must never see one IV twice under a
+# key: use a different key for each direction (as below), and new keys
+# whenever the SAs are added again (after a flush, a reboot or a
+# failover), since sequence numbers then restart at 1. esp_offload mixes
+# a random per-SA value into every IV, which makes a repeat improbable;
+# fresh keys make it impossible. IKE (strongSwan) does all of this for you.
 set -euo pipefail
 LOCAL=198.51.100.1 REMOTE=203.0.113.1
 KEY_OUT=0x$(openssl rand -hex 36) KEY_IN=0x$(openssl rand -hex 36)

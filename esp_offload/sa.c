@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per-SA state (see sa.h): a hash table of struct espo_sa keyed by the
+ * xfrm_state pointer. Readers on the packet path hold RCU; writers and
+ * the view hold espo_sa_lock.
+ */
+#include <linux/hashtable.h>
+#include <linux/random.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+
+#include "crypto_accel/aead.h"
+#include "esp_offload/sa.h"
+
+#define ESPO_SA_HASH_BITS	10
+static DEFINE_HASHTABLE(espo_sa_hash, ESPO_SA_HASH_BITS);
+static DEFINE_SPINLOCK(espo_sa_lock);
+
+static struct espo_sa *espo_sa_find(const struct xfrm_state *x)
+{
+	struct espo_sa *sa;
+
+	hash_for_each_possible_rcu(espo_sa_hash, sa, node, (unsigned long)x)
+		if (sa->x == x)
+			return sa;
+	return NULL;
+}
+
+/* Copy what the view prints while x->aead and x->encap are valid. */
+static void espo_sa_snapshot(struct espo_sa *sa, const struct xfrm_state *x)
+{
+	sa->netns = read_pnet(&x->xs_net)->ns.inum;
+	sa->family = x->props.family;
+	sa->mode = x->props.mode;
+	sa->esn = x->props.flags & XFRM_STATE_ESN;
+	sa->natt = x->encap;
+	sa->icv_bits = x->aead->alg_icv_len;
+	sa->spi = x->id.spi;
+	sa->saddr = x->props.saddr;
+	sa->daddr = x->id.daddr;
+	strscpy(sa->alg, x->aead->alg_name, sizeof(sa->alg));
+	strscpy(sa->driver, espo_aead_driver(x), sizeof(sa->driver));
+}
+
+/* Called from init_state, once the SA's transform is set up. */
+int espo_sa_add(struct xfrm_state *x)
+{
+	struct espo_sa *sa = kzalloc(sizeof(*sa), GFP_KERNEL);
+
+	if (!sa)
+		return -ENOMEM;
+	sa->x = x;
+	sa->iv_mask = cpu_to_be64(get_random_u64());
+	espo_sa_snapshot(sa, x);
+	spin_lock_bh(&espo_sa_lock);
+	hash_add_rcu(espo_sa_hash, &sa->node, (unsigned long)x);
+	spin_unlock_bh(&espo_sa_lock);
+	return 0;
+}
+
+void espo_sa_del(struct xfrm_state *x)
+{
+	struct espo_sa *sa;
+
+	spin_lock_bh(&espo_sa_lock);
+	sa = espo_sa_find(x);
+	if (sa)
+		hash_del_rcu(&sa->node);
+	spin_unlock_bh(&espo_sa_lock);
+	if (sa)
+		kfree_rcu(sa, rcu);
+}
+
+/* The SA's IV mask; false only for an SA this module never set up. */
+bool espo_sa_iv_mask(const struct xfrm_state *x, __be64 *mask)
+{
+	struct espo_sa *sa;
+
+	rcu_read_lock();
+	sa = espo_sa_find(x);
+	if (sa)
+		*mask = sa->iv_mask;
+	rcu_read_unlock();
+	return sa;
+}
+
+void espo_sa_count_drop(const struct xfrm_state *x, unsigned int reason)
+{
+	struct espo_sa *sa;
+
+	rcu_read_lock();
+	sa = espo_sa_find(x);
+	if (sa)
+		atomic64_inc(&sa->drops[reason]);
+	rcu_read_unlock();
+}
+
+static const char *espo_sa_mode_name(const struct espo_sa *sa)
+{
+	return sa->mode == XFRM_MODE_TUNNEL ? "tunnel" : "transport";
+}
+
+/*
+ * One line per SA. The xfrm_state itself is still read for the core's
+ * live counters: it is freed only after its destructor has taken the
+ * SA out of the table under espo_sa_lock, which is held here.
+ */
+static void espo_sa_show_one(struct seq_file *m, const struct espo_sa *sa)
+{
+	const struct xfrm_state *x = sa->x;
+	unsigned int i;
+
+	seq_printf(m, "netns %u ", sa->netns);
+	if (sa->family == AF_INET)
+		seq_printf(m, "src %pI4 dst %pI4", &sa->saddr.a4,
+			   &sa->daddr.a4);
+	else
+		seq_printf(m, "src %pI6c dst %pI6c", &sa->saddr.in6,
+			   &sa->daddr.in6);
+	seq_printf(m, " spi 0x%08x mode %s%s%s alg %s icv %u driver %s",
+		   ntohl(sa->spi), espo_sa_mode_name(sa),
+		   sa->esn ? " esn" : "", sa->natt ? " natt" : "", sa->alg,
+		   sa->icv_bits, sa->driver);
+	seq_printf(m, " packets %llu bytes %llu icv_fail %u replay %u",
+		   x->curlft.packets, x->curlft.bytes,
+		   x->stats.integrity_failed, x->stats.replay);
+	for (i = 0; i < ESPO_DROP_COUNT; i++)
+		seq_printf(m, " %s %lld", espo_counter_name(ESPO_DROP_FIRST + i),
+			   (long long)atomic64_read(&sa->drops[i]));
+	seq_putc(m, '\n');
+}
+
+void espo_sa_seq_show(struct seq_file *m)
+{
+	struct espo_sa *sa;
+	unsigned int bkt;
+
+	spin_lock_bh(&espo_sa_lock);
+	hash_for_each(espo_sa_hash, bkt, sa, node)
+		espo_sa_show_one(m, sa);
+	spin_unlock_bh(&espo_sa_lock);
+}

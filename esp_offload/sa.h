@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The module's own state for each SA it serves: what the packet path
+ * needs beyond struct xfrm_state (the IV mask), the per-SA drop
+ * counters, and a copy of what the operator's view prints.
+ *
+ * x->data must stay the SA's crypto_aead (the xfrm core reads it for MTU
+ * computations), so this state lives in a table keyed by the xfrm_state
+ * pointer, entered in init_state and left in the type's destructor.
+ */
+#ifndef ESPO_SA_H
+#define ESPO_SA_H
+
+#include <crypto/algapi.h>
+#include <linux/seq_file.h>
+#include <net/xfrm.h>
+
+#include "esp_offload/stats.h"
+
+struct espo_sa {
+	struct hlist_node node;
+	struct rcu_head rcu;
+	const struct xfrm_state *x;	/* the key; the view never follows it */
+	/*
+	 * XORed with the 64-bit sequence number to form the explicit IV:
+	 * random per SA, so SAs that share a key (both directions keyed
+	 * alike, an SA re-added with its old key) do not share IVs.
+	 */
+	__be64 iv_mask;
+	atomic64_t drops[ESPO_DROP_COUNT];
+
+	/*
+	 * Copied at set-up: the core frees x->aead and x->encap before it
+	 * calls the type's destructor, so the view must not read them.
+	 */
+	unsigned int netns;
+	unsigned short family;
+	u8 mode;
+	bool esn;
+	bool natt;
+	u16 icv_bits;
+	__be32 spi;
+	xfrm_address_t saddr;
+	xfrm_address_t daddr;
+	char alg[CRYPTO_MAX_ALG_NAME];
+	char driver[CRYPTO_MAX_ALG_NAME];
+};
+
+int espo_sa_add(struct xfrm_state *x);
+void espo_sa_del(struct xfrm_state *x);
+bool espo_sa_iv_mask(const struct xfrm_state *x, __be64 *mask);
+void espo_sa_count_drop(const struct xfrm_state *x, unsigned int reason);
+void espo_sa_seq_show(struct seq_file *m);
+
+#endif /* ESPO_SA_H */
