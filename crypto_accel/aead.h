@@ -11,7 +11,17 @@
 #include <linux/scatterlist.h>
 #include <net/xfrm.h>
 
-#include "xfrm_glue/compat.h"
+/*
+ * Crypto completion callbacks: 6.1 passes the async request and the
+ * caller's data is in req->data; 6.3+ passes the data pointer itself.
+ */
+#ifdef ESPO_HAVE_COMPLETION_DATA
+#define ESPO_ASYNC_DONE(fn)	void fn(void *espo_arg, int err)
+#define espo_async_data()	(espo_arg)
+#else
+#define ESPO_ASYNC_DONE(fn)	void fn(struct crypto_async_request *espo_arg, int err)
+#define espo_async_data()	(espo_arg->data)
+#endif
 
 /* RFC 4106 / RFC 4543: 8-byte explicit IV, 4-byte salt at the key's end. */
 #define ESPO_IV_LEN	8

@@ -7,7 +7,7 @@
 
 #include <linux/ip.h>
 #include <linux/skbuff.h>
-#include "xfrm_glue/compat.h"
+#include "esp_offload/compat.h"
 #include <net/esp.h>
 #include <net/xfrm.h>
 
