@@ -27,7 +27,8 @@ CHECKPATCH ?= $(firstword $(wildcard /usr/src/linux-source-*/scripts/checkpatch.
 		$(KDIR)/scripts/checkpatch.pl)
 # The datapath tests, run on the PREEMPT_RT flavour by check-all.
 DATAPATH_TESTS := module_load esp_sa_config esp_algs esp_modes esp_esn esp_tfc \
-		  esp_pmtu esp_bad_input esp_xfrm_core esp_async esp_exclusive
+		  esp_pmtu esp_bad_input esp_xfrm_core esp_async esp_exclusive \
+		  esp_nonce esp_zerocopy
 
 export KVER TIME_SCALE
 
