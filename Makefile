@@ -17,10 +17,12 @@
 #   make check-debug [T=name]   the datapath and strongSwan tests on a
 #                        debug 6.1 kernel (KASAN, kmemleak, lockdep,
 #                        DEBUG_ATOMIC_SLEEP, DEBUG_LIST) that
-#                        scripts/debug-kernel builds once (about N min)
-#                        into ~/.cache/esp_offload; any report of those
-#                        checkers, or a leak of the module or xfrm, fails
-#                        the test (TIME_SCALE defaults to 6 there)
+#                        scripts/debug-kernel builds once, at nice 10,
+#                        into ~/.cache/esp_offload (long on a busy
+#                        machine: see Documentation/esp_offload.rst);
+#                        any report of those checkers, or a kmemleak
+#                        leak of the module or xfrm, fails the test
+#                        (TIME_SCALE defaults to 6 there)
 #   make demo            the strongSwan gateway demo in a VM
 #   make bench           benchmark against the stock esp4/esp6
 #   make style           checkpatch on every C file
