@@ -14,6 +14,15 @@
 #   make check-all       every installed kernel: the full suite on each
 #                        plain flavour, the datapath tests on -rt, and the
 #                        interop test across kernels
+#   make check-debug [T=name]   the datapath and strongSwan tests on a
+#                        debug 6.1 kernel (KASAN, kmemleak, lockdep,
+#                        DEBUG_ATOMIC_SLEEP, DEBUG_LIST) that
+#                        scripts/debug-kernel builds once, at nice 10,
+#                        into ~/.cache/esp_offload (long on a busy
+#                        machine: see Documentation/esp_offload.rst);
+#                        any report of those checkers, or a kmemleak
+#                        leak of the module or xfrm, fails the test
+#                        (TIME_SCALE defaults to 6 there)
 #   make demo            the strongSwan gateway demo in a VM
 #   make bench           benchmark against the stock esp4/esp6
 #   make style           checkpatch on every C file
@@ -29,6 +38,8 @@ CHECKPATCH ?= $(firstword $(wildcard /usr/src/linux-source-*/scripts/checkpatch.
 DATAPATH_TESTS := module_load esp_sa_config esp_algs esp_modes esp_esn esp_tfc \
 		  esp_pmtu esp_bad_input esp_xfrm_core esp_async esp_exclusive \
 		  esp_nonce esp_zerocopy
+# The strongSwan tests (swan_lib.sh is their library).
+SWAN_TESTS := $(filter-out swan_lib,$(patsubst selftests/%.sh,%,$(wildcard selftests/swan_*.sh)))
 
 export KVER TIME_SCALE
 
@@ -68,6 +79,10 @@ check: module style
 check-all: style
 	scripts/check-all
 
+check-debug: style
+	scripts/check-debug $(foreach t,$(or $(T),$(DATAPATH_TESTS) $(SWAN_TESTS)),--test $(t)) \
+		$(if $(TIMEOUT),--timeout $(TIMEOUT))
+
 demo: module
 	scripts/demo
 
@@ -84,4 +99,4 @@ style:
 sparse:
 	$(MAKE) -C $(KDIR) M=$(PWD) C=2 modules
 
-.PHONY: all module module-debug install clean clean-objects check check-all demo bench style sparse
+.PHONY: all module module-debug install clean clean-objects check check-all check-debug demo bench style sparse

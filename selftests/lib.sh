@@ -264,12 +264,41 @@ sa_field() {
 
 # --- kernel log -----------------------------------------------------------
 
+# The kernel's reports that fail a test: WARN, BUG, Oops, and those of
+# the debug kernel's checkers (KASAN, lockdep and RCU, might_sleep,
+# DEBUG_LIST). scripts/vm-run checks a whole boot's log for the same.
+KERNEL_BAD='WARNING:|BUG:|Oops|general protection|refcount_t|KASAN'
+KERNEL_BAD+='|sleeping function called from invalid context|list_(add|del) corruption'
+KERNEL_BAD+='|possible (circular|recursive) locking|inconsistent lock state|suspicious RCU usage'
+
 # dmesg_mark: remember where the kernel log is; dmesg_since: print what
-# came after; dmesg_clean: no WARN/BUG/Oops since the mark.
+# came after; dmesg_clean: no KERNEL_BAD report since the mark.
 dmesg_mark() { DMESG_MARK=$(dmesg | wc -l); }
 dmesg_since() { dmesg | tail -n +$((DMESG_MARK + 1)); }
 dmesg_clean() {
-	! dmesg_since | grep -E 'WARNING:|BUG:|Oops|general protection|refcount_t|KASAN'
+	! dmesg_since | grep -E "$KERNEL_BAD"
+}
+
+# kmemleak_check FILE: on a kernel with kmemleak (the debug kernel of
+# "make check-debug"), scan now, save the report in FILE and clear it
+# (the next scan reports only new leaks), then print the leaks that are
+# the module's or xfrm's: an allocation whose backtrace passes through
+# esp_offload, xfrm or esp4/esp6, or through an address no symbol names
+# any more (a module unloaded since). kmemleak reports an object only
+# once it is 5 s old. Does nothing on other kernels.
+kmemleak_check() {
+	local k=/sys/kernel/debug/kmemleak
+
+	[ -w $k ] || return 0
+	echo scan > $k && cat $k > "$1" && echo clear > $k
+	awk 'function flush() { if (obj != "" && hit) print obj; obj = ""; hit = 0 }
+	     /^unreferenced object/ { flush(); obj = $0; next }
+	     obj != "" {
+		obj = obj "\n" $0
+		if ($0 ~ /esp_offload|xfrm|esp[46]|\] 0x[0-9a-f]+$/)
+			hit = 1
+	     }
+	     END { flush() }' "$1"
 }
 
 # --- payloads -------------------------------------------------------------

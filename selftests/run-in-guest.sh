@@ -10,7 +10,10 @@
 # write one result line per test ("<name> pass|fail|skip <seconds>
 # [reason]") to $RESULTS/results. The kernel log of each test is saved
 # as $RESULTS/<name>.dmesg; a user-space crash in it (the kernel's
-# "segfault at" or "traps:" line) fails the test and is printed.
+# "segfault at" or "traps:" line) or a kernel report (lib.sh's
+# KERNEL_BAD) fails the test and is printed. On a kernel with kmemleak
+# a scan follows each test (lib.sh's kmemleak_check, the report saved
+# as $RESULTS/<name>.kmemleak): a leak of the module or xfrm fails it.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -68,6 +71,18 @@ for t in "$@"; do
 		sed "s/^/[$name] #   /" <<< "$crash"
 		res=fail reason="a program crashed: $(head -1 <<< "$crash" | sed 's/^\[[^]]*\] //')"
 	fi
+	kernel=$(grep -E "$KERNEL_BAD" "$RESULTS/$name.dmesg")
+	if [ -n "$kernel" ]; then
+		echo "[$name] # KERNEL REPORT during $name (all of it in $name.dmesg):"
+		sed "s/^/[$name] #   /" <<< "$kernel"
+		res=fail reason="kernel: $(head -1 <<< "$kernel" | sed 's/^\[[^]]*\] //')"
+	fi
+	leaks=$(kmemleak_check "$RESULTS/$name.kmemleak")
+	if [ -n "$leaks" ]; then
+		echo "[$name] # KMEMLEAK: leaks of the module or xfrm after $name:"
+		sed "s/^/[$name] #   /" <<< "$leaks"
+		res=fail reason="kmemleak: $(head -1 <<< "$leaks")"
+	fi
 	left=$(leftovers | tr '\n' ' ')
 	if [ -n "$left" ]; then
 		echo "[$name] # left behind: $left"
@@ -81,4 +96,12 @@ for t in "$@"; do
 	fi
 	echo "$name $res $(($(date +%s) - start)) $reason" >> "$RESULTS/results"
 done
+# What the last test leaked in its last seconds (kmemleak waits until an
+# object is 5 s old) fails the boot.
+leaks=$(kmemleak_check "$RESULTS/end.kmemleak")
+if [ -n "$leaks" ]; then
+	echo "# KMEMLEAK: leaks of the module or xfrm after the last test:"
+	sed 's/^/#   /' <<< "$leaks"
+	exit 1
+fi
 exit 0
