@@ -8,7 +8,7 @@
 # engine's kthread. esp_offload is loaded with crypto_driver= naming
 # them. Checked:
 #  - TCP transfers in transport and tunnel mode, IPv4 and IPv6, with
-#    both algorithms; the SA table names the engine's driver; every
+#    rfc4106 (all four) and rfc4543 (transport v6, tunnel v4); the SA table names the engine's driver; every
 #    completion was asynchronous and the engine's counters agree with
 #    esp_offload's;
 #  - a full engine queue (qlen=1, a UDP blast): the sender sees no
@@ -39,7 +39,9 @@ ENGINE_PARAMS=/sys/module/espo_engine/parameters
 modprobe crypto_engine 2>/dev/null || grep -q '^crypto_engine ' /proc/modules ||
 	[ -d /sys/module/crypto_engine ] || ksft_skip_all "the kernel has no crypto_engine"
 
-test_payload 200000 12
+# Every packet and ACK takes a trip through the engine's one kthread,
+# which is slow under TCG: a smaller payload than the other tests.
+test_payload 100000 12
 on_exit engine_unload
 on_exit module_unload
 
@@ -203,9 +205,10 @@ engine_algs_ok() {
 
 # --- traffic through the engine, both algorithms ---------------------------
 
-# traffic ALG DRIVER
+# traffic ALG DRIVER all|some: transport and tunnel, IPv4 and IPv6
+# (all), or transport v6 and tunnel v4 only (some).
 traffic() {
-	local alg=$1 drv=$2 key=${KEY256:0:42} what=${2%%-*}
+	local alg=$1 drv=$2 key=${KEY256:0:42} what=${2%%-*} all=$3
 	if ! module_load crypto_driver="$drv"; then
 		ksft_fail "$what: esp_offload loads with crypto_driver=$drv"
 		return
@@ -213,15 +216,11 @@ traffic() {
 	ksft_pass "$what: esp_offload loads with crypto_driver=$drv"
 	pair_topology || { ksft_fail "$what: topology"; return; }
 	snap
-	esp_transport_pair 192.0.2.1 192.0.2.2 0x6001 0x6002 -- aead "$alg" "$key" 128
-	ksft_check "$what: transport v4 TCP transfer, sha256 matches" \
-		tcp_transfer "$NS_A" "$NS_B" 192.0.2.2 "$PAYLOAD"
-	ksft_check "$what: the SA table names $drv" \
-		bash -c "grep ' spi 0x00006001 ' /sys/kernel/debug/esp_offload/sas | grep -q ' driver $drv '"
-	xfrm_flush "$NS_A" "$NS_B"
-	esp_transport_pair 2001:db8::1 2001:db8::2 0x6003 0x6004 -- aead "$alg" "$key" 128
+	esp_transport_pair 2001:db8::1 2001:db8::2 0x6001 0x6002 -- aead "$alg" "$key" 128
 	ksft_check "$what: transport v6 TCP transfer, sha256 matches" \
 		tcp_transfer "$NS_A" "$NS_B" 2001:db8::2 "$PAYLOAD"
+	ksft_check "$what: the SA table names $drv" \
+		bash -c "grep ' spi 0x00006001 ' /sys/kernel/debug/esp_offload/sas | grep -q ' driver $drv '"
 	xfrm_flush "$NS_A" "$NS_B"
 	if tunnel 4 0x6005 0x6006 -- aead "$alg" "$key" 128; then
 		ksft_check "$what: tunnel v4 TCP transfer, sha256 matches" \
@@ -230,11 +229,17 @@ traffic() {
 		ksft_fail "$what: tunnel v4 SAs installed"
 	fi
 	xfrm_flush "$NS_A" "$NS_B"
-	if tunnel 6 0x6007 0x6008 -- aead "$alg" "$key" 128 flag esn replay-window 64; then
-		ksft_check "$what: tunnel v6 ESN TCP transfer, sha256 matches" \
-			tcp_transfer "$NS_A" "$NS_B" fd02::1 "$PAYLOAD"
-	else
-		ksft_fail "$what: tunnel v6 SAs installed"
+	if [ "$all" = all ]; then
+		esp_transport_pair 192.0.2.1 192.0.2.2 0x6003 0x6004 -- aead "$alg" "$key" 128
+		ksft_check "$what: transport v4 TCP transfer, sha256 matches" \
+			tcp_transfer "$NS_A" "$NS_B" 192.0.2.2 "$PAYLOAD"
+		xfrm_flush "$NS_A" "$NS_B"
+		if tunnel 6 0x6007 0x6008 -- aead "$alg" "$key" 128 flag esn replay-window 64; then
+			ksft_check "$what: tunnel v6 ESN TCP transfer, sha256 matches" \
+				tcp_transfer "$NS_A" "$NS_B" fd02::1 "$PAYLOAD"
+		else
+			ksft_fail "$what: tunnel v6 SAs installed"
+		fi
 	fi
 	if [ "$(delta tx_async)" -gt 0 ] && [ "$(delta rx_async)" -gt 0 ]; then
 		ksft_pass "$what: completions were asynchronous"
@@ -365,7 +370,7 @@ teardown_inflight() {
 	ksft_check "in flight: espo_engine unloads afterwards" engine_unload
 }
 
-ksft_plan 30
+ksft_plan 28
 dmesg_mark
 if ! engine_load qlen=256; then
 	ksft_fail "espo_engine loads"
@@ -379,8 +384,8 @@ else
 	grep -B2 -A8 'espo-engine' /proc/crypto | sed 's/^/# /'
 fi
 
-traffic "$GCM" rfc4106-gcm-espo-engine
-traffic "$GMAC" rfc4543-gcm-espo-engine
+traffic "$GCM" rfc4106-gcm-espo-engine all
+traffic "$GMAC" rfc4543-gcm-espo-engine some
 queue_full
 engine_errors
 teardown_inflight
