@@ -6,7 +6,9 @@
 #                        (6.12 before 6.1, the plain flavour before -rt)
 #   make KVER=<release>  build against another installed kernel
 #   make KDIR=<dir>      build against a kernel build tree
-#   make install         install the module and run depmod
+#   make install         install the module and run depmod (never the
+#                        test engine selftests/espo_engine/espo_engine.ko,
+#                        which `make` builds in a kbuild pass of its own)
 #   make check [T=name]  boot the kernel in QEMU and run selftests/
 #                        (T="a b" runs several; TIMEOUT=SEC bounds each boot;
 #                        TIME_SCALE=N multiplies every time bound)
@@ -32,6 +34,9 @@
 KVER ?= $(shell $(CURDIR)/scripts/kernels --default)
 KDIR ?= /lib/modules/$(KVER)/build
 PWD := $(CURDIR)
+# The test-only crypto engine (selftests/esp_engine.sh): its own M= pass,
+# so that modules_install of the top directory never sees it.
+ENGINE := $(PWD)/selftests/espo_engine
 CHECKPATCH ?= $(firstword $(wildcard /usr/src/linux-source-*/scripts/checkpatch.pl) \
 		$(KDIR)/scripts/checkpatch.pl)
 # The datapath tests, run on the PREEMPT_RT flavour by check-all.
@@ -53,7 +58,8 @@ module:
 	@if [ "$$(cat .build/kver 2>/dev/null)" != "$(KVER)" ]; then \
 		$(MAKE) -s clean-objects; mkdir -p .build; echo $(KVER) > .build/kver; fi
 	$(MAKE) -C $(KDIR) M=$(PWD) modules
-	@mkdir -p .build/ko/$(KVER) && cp esp_offload.ko .build/ko/$(KVER)/
+	$(MAKE) -C $(KDIR) M=$(ENGINE) modules
+	@mkdir -p .build/ko/$(KVER) && cp esp_offload.ko $(ENGINE)/espo_engine.ko .build/ko/$(KVER)/
 
 module-debug:
 	$(MAKE) -C $(KDIR) M=$(PWD) ESPO_DEBUG=1 modules
@@ -71,6 +77,7 @@ clean-objects:
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(PWD) clean
+	$(MAKE) -C $(KDIR) M=$(ENGINE) clean
 	rm -rf .build
 
 check: module style
@@ -98,5 +105,6 @@ style:
 
 sparse:
 	$(MAKE) -C $(KDIR) M=$(PWD) C=2 modules
+	$(MAKE) -C $(KDIR) M=$(ENGINE) C=2 modules
 
 .PHONY: all module module-debug install clean clean-objects check check-all check-debug demo bench style sparse
