@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# vm: own (loads a crypto driver that can outrank AES-NI, and unloads it)
 #
 # esp_offload over an asynchronous crypto engine: the test-only
 # espo_engine.ko (selftests/espo_engine/, built by `make`, never
