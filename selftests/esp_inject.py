@@ -36,16 +36,7 @@ def csum(data):
 
 def udp_payload(src, dst, port, text):
     """The inner UDP datagram with a correct checksum."""
-    body = text.encode()
-    length = 8 + len(body)
-    a, b = ipaddress.ip_address(src).packed, ipaddress.ip_address(dst).packed
-    if len(a) == 4:
-        pseudo = a + b + struct.pack('!BBH', 0, socket.IPPROTO_UDP, length)
-    else:
-        pseudo = a + b + struct.pack('!I3xB', length, socket.IPPROTO_UDP)
-    hdr = struct.pack('!HHHH', 40000, port, length, 0)
-    c = csum(pseudo + hdr + body) or 0xffff
-    return struct.pack('!HHHH', 40000, port, length, c) + body
+    return udp_datagram(src, dst, 40000, port, text.encode())
 
 
 def trailer(plain_len, case):
@@ -61,21 +52,60 @@ def trailer(plain_len, case):
     return pad + bytes([padlen, nexthdr])
 
 
+_aead = {}
+
+
+def seal(key, spi, seq, plain, esn=False, esn_hi=0, iv=None, icvlen=16,
+         gmac=False):
+    """An ESP packet (header, IV, ciphertext, ICV) for a complete
+    plaintext (payload and trailer), RFC 4106 AES-GCM or, with gmac,
+    RFC 4543 (payload in the clear, authenticated with the header and
+    IV). key is the AES key followed by the 4-byte salt; the ICV is cut
+    to icvlen bytes (8, 12 or 16)."""
+    aes, salt = key[:-4], key[-4:]
+    if aes not in _aead:
+        _aead[aes] = AESGCM(aes)
+    hdr = struct.pack('!II', spi, seq & 0xffffffff)
+    if iv is None:
+        iv = struct.pack('!Q', (esn_hi << 32) | (seq & 0xffffffff))
+    aad = struct.pack('!III', spi, esn_hi, seq & 0xffffffff) if esn else hdr
+    if gmac:
+        tag = _aead[aes].encrypt(salt + iv, b'', aad + iv + plain)
+        return hdr + iv + plain + tag[:icvlen]
+    sealed = _aead[aes].encrypt(salt + iv, plain, aad)
+    return hdr + iv + sealed[:len(plain)] + sealed[len(plain):][:icvlen]
+
+
+def udp_datagram(src, dst, sport, dport, body):
+    """A UDP header and body with a correct checksum."""
+    length = 8 + len(body)
+    a, b = ipaddress.ip_address(src).packed, ipaddress.ip_address(dst).packed
+    if len(a) == 4:
+        pseudo = a + b + struct.pack('!BBH', 0, socket.IPPROTO_UDP, length)
+    else:
+        pseudo = a + b + struct.pack('!I3xB', length, socket.IPPROTO_UDP)
+    hdr = struct.pack('!HHHH', sport, dport, length, 0)
+    c = csum(pseudo + hdr + body) or 0xffff
+    return struct.pack('!HHHH', sport, dport, length, c) + body
+
+
+def ipv4_header(src, dst, proto, payload_len, ident=0, frag_off=0, mf=False,
+                ttl=64):
+    """An IPv4 header (for IP_HDRINCL: fragments built by hand)."""
+    flags = (0x2000 if mf else 0) | (frag_off >> 3)
+    h = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + payload_len, ident, flags,
+                    ttl, proto, 0, ipaddress.ip_address(src).packed,
+                    ipaddress.ip_address(dst).packed)
+    return h[:10] + struct.pack('!H', csum(h)) + h[12:]
+
+
 def build(args):
     key = bytes.fromhex(args.key)
-    aes, salt = key[:-4], key[-4:]
     spi, seq = int(args.spi, 0), args.seq
-    hdr = struct.pack('!II', spi, seq)
-    iv = struct.pack('!Q', (args.esn_hi << 32) | seq)
     plain = b'' if args.case == 'dummy' else udp_payload(
         args.src, args.dst, args.port, args.text)
     plain += trailer(len(plain), args.case)
-    if args.esn:
-        aad = struct.pack('!III', spi, args.esn_hi, seq)
-    else:
-        aad = hdr
-    sealed = AESGCM(aes).encrypt(salt + iv, plain, aad)
-    pkt = bytearray(hdr + iv + sealed)
+    pkt = bytearray(seal(key, spi, seq, plain, args.esn, args.esn_hi))
     if args.case == 'tamper-ct':
         pkt[20] ^= 0x01
     elif args.case == 'tamper-icv':
