@@ -17,6 +17,7 @@ payload must be delivered. Everything is a pure function of the seed.
 """
 import argparse
 import collections
+import os
 import random
 import socket
 import struct
@@ -437,7 +438,7 @@ class Fuzzer:
             if probe and cls:
                 probe.check(i, kind, cls, data)
             if o.pace and i % o.pace == o.pace - 1:
-                time.sleep(0.001)
+                time.sleep(0.002)
         return time.time() - start
 
 
@@ -509,6 +510,7 @@ def main():
     p.add_argument('--port', type=int, default=9999)
     p.add_argument('--pace', type=int, default=0)
     p.add_argument('--dry-run', action='store_true')
+    p.add_argument('--go-file', help='after building, wait for this file')
     p.add_argument('--probe-pid', type=int, default=0,
                    help='check the counters after every packet, reading '
                    "the receiver's through a process in its namespace")
@@ -524,6 +526,13 @@ def main():
         systematic = 0
         f.churn()
     built = time.time() - t0
+    if o.go_file:
+        # Built before the traffic starts (under emulation the two would
+        # share the CPUs); send when the test says so.
+        print('built', flush=True)
+        deadline = time.time() + 300
+        while not os.path.exists(o.go_file) and time.time() < deadline:
+            time.sleep(0.05)
     sent = 0.0 if o.dry_run else f.send()
     with open(o.out, 'w') as out:
         for c in CLASSES:

@@ -71,7 +71,7 @@ on_exit rm -rf "$W"
 on_exit module_unload
 
 ksft_diag "FUZZ_SEED=$SEED FUZZ_COUNT=$COUNT (churn $CHURN)"
-ksft_plan 27
+ksft_plan 28
 dmesg_mark
 module_load || ksft_skip_all "cannot load esp_offload"
 pair_topology || ksft_skip_all "topology"
@@ -190,14 +190,26 @@ traffic() {
 # --- main phase --------------------------------------------------------------------
 read_counters c0
 [ -z "$PROBE" ] || touch "$W/stop"
+ip netns exec "$NS_A" $FUZZ main --seed "$SEED" --count "$COUNT" --out "$W/main" \
+	--key "$KEY" --spi $SPI --side-spi $SIDE --natt-spi $NATT --churn-spi $CHURN_SPI \
+	--go-file "$W/go" $PROBE > "$W/gen.out" &
+gen=$!
+wait_for "generator to build its packets" 120 grep -q built "$W/gen.out"
+start=$(date +%s)
 traffic 5201 &
 t1=$!
 traffic 5202 &
 t2=$!
-start=$(date +%s)
-ip netns exec "$NS_A" $FUZZ main --seed "$SEED" --count "$COUNT" --out "$W/main" \
-	--key "$KEY" --spi $SPI --side-spi $SIDE --natt-spi $NATT --churn-spi $CHURN_SPI $PROBE
+# Send once TCP flows on both SAs (their packet counts at B move).
+sa_pk() { sa_field "$NS_B" "$1" packets; }
+p1=$(sa_pk $SPI) p2=$(sa_pk $NATT)
+wait_for "TCP on both fuzzed SAs" 60 eval '[ -n "$PROBE" ] ||
+	[ $(($(sa_pk $SPI) - p1)) -ge 20 -a $(($(sa_pk $NATT) - p2)) -ge 20 ]'
+p1=$(sa_pk $SPI) p2=$(sa_pk $NATT)
+touch "$W/go"
+wait $gen
 rc=$?
+ksft_diag "TCP packets that arrived on the SAs while the fuzzer sent: ESP $(($(sa_pk $SPI) - p1)), ESP-in-UDP $(($(sa_pk $NATT) - p2))"
 touch "$W/stop"
 ksft_eq "generator sent every packet" 0 "$rc"
 if [ "$rc" != 0 ]; then
@@ -288,10 +300,11 @@ churn_sa() {
 }
 {
 	for i in $(seq 400); do
-		churn_sa
 		echo "xfrm state delete src $A dst $B proto esp spi $CHURN_SPI"
+		churn_sa
 	done
 } > "$W/churn.batch"
+churn_sa | ip -n "$NS_B" -batch -
 read_counters c0
 rm -f "$W/stop"
 (
@@ -302,7 +315,7 @@ rm -f "$W/stop"
 cpid=$!
 on_exit "kill $cpid"
 ip netns exec "$NS_A" $FUZZ churn --seed "$SEED" --count "$CHURN" --out "$W/churn" \
-	--key "$KEY" --spi $CHURN_SPI --side-spi $SIDE --natt-spi $NATT
+	--key "$KEY" --spi $CHURN_SPI --side-spi $SIDE --natt-spi $NATT --pace 1
 rc=$?
 touch "$W/stop"
 wait $cpid
@@ -318,6 +331,8 @@ ksft_diag "churn: $churn_total packets: module drops $(module_drops) (icv $(d m_
 ksft_eq "churn: every packet dropped by the module or for want of an SA" \
 	"$churn_total" "$(churn_sum)"
 ksft_eq "churn: nothing delivered" 0 "$(grep -c churn "$W/b.got")"
+ksft_check "churn: packets met the SA both present and absent" \
+	test "$(module_drops)" -gt 0 -a "$(d XfrmInNoStates)" -gt 0
 
 ksft_check "dmesg clean" dmesg_clean
 ksft_diag "duration $(($(date +%s) - start)) s"

@@ -7,6 +7,7 @@ receiver treats them.
 
   esp_inject.py SRC DST SPI KEYHEX SEQ CASE [--esn [--esn-hi N]] [--port P] [--text T]
   esp_inject.py --stdin      (the same arguments, one packet per line)
+  esp_inject.py --raw SRC DST HEX...   (ESP packets given byte for byte)
 
 The payload is a UDP datagram to DST:P carrying T (transport mode).
 CASE: valid tamper-ct tamper-icv tamper-seq truncate-icv truncate-hdr
@@ -145,7 +146,19 @@ def inject(args):
             s.sendto(esp, (args.dst, 0))
 
 
+def send_raw(src, dst, packets):
+    """ESP packets exactly as given (header, IV, ciphertext, ICV)."""
+    fam = socket.AF_INET6 if ':' in dst else socket.AF_INET
+    with socket.socket(fam, socket.SOCK_RAW, IPPROTO_ESP) as s:
+        s.bind((src, 0))
+        for p in packets:
+            s.sendto(p, (dst, 0))
+
+
 def main():
+    if sys.argv[1:2] == ['--raw']:
+        send_raw(sys.argv[2], sys.argv[3], [bytes.fromhex(h) for h in sys.argv[4:]])
+        return 0
     # --stdin: one packet description per line, "sent" after each, so a
     # test pays for the interpreter's start-up once.
     if sys.argv[1:] == ['--stdin']:
