@@ -425,7 +425,13 @@ class Fuzzer:
         dst = (o.dst, 0)
         start = time.time()
         probe = Probe(o.probe_pid) if o.probe_pid else None
+        # Spread over at least --min-seconds, so that the traffic on the
+        # same SAs gets the CPU in between (TCG guests have two).
+        step = o.min_seconds / max(len(self.pkts), 1)
         for i, (kind, data, cls) in enumerate(self.pkts):
+            ahead = start + i * step - time.time()
+            if ahead > 0.005:
+                time.sleep(ahead)
             for attempt in range(100):
                 try:
                     socks[kind].sendto(data, dst)
@@ -509,6 +515,7 @@ def main():
     p.add_argument('--churn-spi', type=lambda s: int(s, 0), default=0)
     p.add_argument('--port', type=int, default=9999)
     p.add_argument('--pace', type=int, default=0)
+    p.add_argument('--min-seconds', type=float, default=0)
     p.add_argument('--dry-run', action='store_true')
     p.add_argument('--go-file', help='after building, wait for this file')
     p.add_argument('--probe-pid', type=int, default=0,

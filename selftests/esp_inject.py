@@ -8,6 +8,7 @@ receiver treats them.
   esp_inject.py SRC DST SPI KEYHEX SEQ CASE [--esn [--esn-hi N]] [--port P] [--text T]
   esp_inject.py --stdin      (the same arguments, one packet per line)
   esp_inject.py --raw SRC DST HEX...   (ESP packets given byte for byte)
+  esp_inject.py --raw-stdin SRC DST    (one hex packet per line, "sent" after each)
 
 The payload is a UDP datagram to DST:P carrying T (transport mode).
 CASE: valid tamper-ct tamper-icv tamper-seq truncate-icv truncate-hdr
@@ -19,8 +20,6 @@ import shlex
 import socket
 import struct
 import sys
-
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 IPPROTO_ESP = 50
 
@@ -63,6 +62,10 @@ def seal(key, spi, seq, plain, esn=False, esn_hi=0, iv=None, icvlen=16,
     RFC 4543 (payload in the clear, authenticated with the header and
     IV). key is the AES key followed by the 4-byte salt; the ICV is cut
     to icvlen bytes (8, 12 or 16)."""
+    # Imported here: sending packets given byte for byte (--raw) does not
+    # need it, and its import is slow under emulation.
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     aes, salt = key[:-4], key[-4:]
     if aes not in _aead:
         _aead[aes] = AESGCM(aes)
@@ -158,6 +161,12 @@ def send_raw(src, dst, packets):
 def main():
     if sys.argv[1:2] == ['--raw']:
         send_raw(sys.argv[2], sys.argv[3], [bytes.fromhex(h) for h in sys.argv[4:]])
+        return 0
+    if sys.argv[1:2] == ['--raw-stdin']:
+        print('ready', flush=True)
+        for line in sys.stdin:
+            send_raw(sys.argv[2], sys.argv[3], [bytes.fromhex(line.strip())])
+            print('sent', flush=True)
         return 0
     # --stdin: one packet description per line, "sent" after each, so a
     # test pays for the interpreter's start-up once.

@@ -125,6 +125,18 @@ wait_for "the capture socket" 60 eval \
 	'ip netns exec "$NS_A" ping -q -c 1 -W 1 $B >/dev/null; [ -s "$CAP" ]' ||
 	ksft_skip_all "capture did not start"
 
+# One sender for every vector (the interpreter starts slowly under TCG).
+coproc INJ { ip netns exec "$NS_A" /usr/bin/python3 "$REPO/selftests/esp_inject.py" \
+	--raw-stdin $A $B; }
+on_exit "kill $INJ_PID"
+read -r -t "$(scale 120)" reply <&"${INJ[0]}" && [ "$reply" = ready ] ||
+	ksft_skip_all "the sender did not start"
+inject() {
+	local reply
+	echo "$1" >&"${INJ[1]}"
+	read -r -t "$(scale 30)" reply <&"${INJ[0]}" && [ "$reply" = sent ]
+}
+
 stat_of() { awk -v n="$1" '$1 == n { print $2 }' /sys/kernel/debug/esp_offload/stats; }
 counters() { echo "$(stat_of rx_packets) $(stat_of drop_icv) $(stat_of drop_truncated)"; }
 
@@ -153,8 +165,7 @@ while read -r name alg key spi hi lo iv expect; do
 	[ "$expect" = decrypt ] || x0=$(stat_of "$expect")
 	lines0=$(wc -l < "$CAP")
 	# The packet on the wire: SPI, low sequence number, IV, ciphertext+ICV.
-	ip netns exec "$NS_A" /usr/bin/python3 "$REPO/selftests/esp_inject.py" --raw $A $B \
-		"$(printf '%08x%08x' $((spi)) $((lo)))$iv$ct"
+	inject "$(printf '%08x%08x' $((spi)) $((lo)))$iv$ct" || ksft_diag "$name: sending failed"
 	trailer=$((2 * ($(printf '%d' "0x${pt: -4:2}") + 2)))
 	want=${pt:0:$((${#pt} - trailer))}
 	case $expect in
