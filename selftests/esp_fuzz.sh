@@ -194,7 +194,7 @@ ip netns exec "$NS_A" $FUZZ main --seed "$SEED" --count "$COUNT" --out "$W/main"
 	--key "$KEY" --spi $SPI --side-spi $SIDE --natt-spi $NATT --churn-spi $CHURN_SPI \
 	--go-file "$W/go" --min-seconds 6 $PROBE > "$W/gen.out" &
 gen=$!
-wait_for "generator to build its packets" 120 grep -q built "$W/gen.out"
+wait_for "generator to build its packets" $((120 + COUNT / 200)) grep -q built "$W/gen.out"
 start=$(date +%s)
 traffic 5201 &
 t1=$!
