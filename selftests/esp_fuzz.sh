@@ -76,7 +76,7 @@ dmesg_mark
 module_load || ksft_skip_all "cannot load esp_offload"
 pair_topology || ksft_skip_all "topology"
 NETNS_B=$(stat -L -c %i "/run/netns/$NS_B")
-test_payload 500000 11 || ksft_skip_all "cannot write the payload"
+test_payload 2000000 11 || ksft_skip_all "cannot write the payload"
 
 # --- SAs and policies --------------------------------------------------------
 # TCP to port 5201 uses the ESP SA (reqid 1), to 5202 the ESP-in-UDP SA
