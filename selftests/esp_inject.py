@@ -7,6 +7,8 @@ receiver treats them.
 
   esp_inject.py SRC DST SPI KEYHEX SEQ CASE [--esn [--esn-hi N]] [--port P] [--text T]
   esp_inject.py --stdin      (the same arguments, one packet per line)
+  esp_inject.py --raw SRC DST HEX...   (ESP packets given byte for byte)
+  esp_inject.py --raw-stdin SRC DST    (one hex packet per line, "sent" after each)
 
 The payload is a UDP datagram to DST:P carrying T (transport mode).
 CASE: valid tamper-ct tamper-icv tamper-seq truncate-icv truncate-hdr
@@ -18,8 +20,6 @@ import shlex
 import socket
 import struct
 import sys
-
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 IPPROTO_ESP = 50
 
@@ -36,16 +36,7 @@ def csum(data):
 
 def udp_payload(src, dst, port, text):
     """The inner UDP datagram with a correct checksum."""
-    body = text.encode()
-    length = 8 + len(body)
-    a, b = ipaddress.ip_address(src).packed, ipaddress.ip_address(dst).packed
-    if len(a) == 4:
-        pseudo = a + b + struct.pack('!BBH', 0, socket.IPPROTO_UDP, length)
-    else:
-        pseudo = a + b + struct.pack('!I3xB', length, socket.IPPROTO_UDP)
-    hdr = struct.pack('!HHHH', 40000, port, length, 0)
-    c = csum(pseudo + hdr + body) or 0xffff
-    return struct.pack('!HHHH', 40000, port, length, c) + body
+    return udp_datagram(src, dst, 40000, port, text.encode())
 
 
 def trailer(plain_len, case):
@@ -61,21 +52,64 @@ def trailer(plain_len, case):
     return pad + bytes([padlen, nexthdr])
 
 
+_aead = {}
+
+
+def seal(key, spi, seq, plain, esn=False, esn_hi=0, iv=None, icvlen=16,
+         gmac=False):
+    """An ESP packet (header, IV, ciphertext, ICV) for a complete
+    plaintext (payload and trailer), RFC 4106 AES-GCM or, with gmac,
+    RFC 4543 (payload in the clear, authenticated with the header and
+    IV). key is the AES key followed by the 4-byte salt; the ICV is cut
+    to icvlen bytes (8, 12 or 16)."""
+    # Imported here: sending packets given byte for byte (--raw) does not
+    # need it, and its import is slow under emulation.
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    aes, salt = key[:-4], key[-4:]
+    if aes not in _aead:
+        _aead[aes] = AESGCM(aes)
+    hdr = struct.pack('!II', spi, seq & 0xffffffff)
+    if iv is None:
+        iv = struct.pack('!Q', (esn_hi << 32) | (seq & 0xffffffff))
+    aad = struct.pack('!III', spi, esn_hi, seq & 0xffffffff) if esn else hdr
+    if gmac:
+        tag = _aead[aes].encrypt(salt + iv, b'', aad + iv + plain)
+        return hdr + iv + plain + tag[:icvlen]
+    sealed = _aead[aes].encrypt(salt + iv, plain, aad)
+    return hdr + iv + sealed[:len(plain)] + sealed[len(plain):][:icvlen]
+
+
+def udp_datagram(src, dst, sport, dport, body):
+    """A UDP header and body with a correct checksum."""
+    length = 8 + len(body)
+    a, b = ipaddress.ip_address(src).packed, ipaddress.ip_address(dst).packed
+    if len(a) == 4:
+        pseudo = a + b + struct.pack('!BBH', 0, socket.IPPROTO_UDP, length)
+    else:
+        pseudo = a + b + struct.pack('!I3xB', length, socket.IPPROTO_UDP)
+    hdr = struct.pack('!HHHH', sport, dport, length, 0)
+    c = csum(pseudo + hdr + body) or 0xffff
+    return struct.pack('!HHHH', sport, dport, length, c) + body
+
+
+def ipv4_header(src, dst, proto, payload_len, ident=0, frag_off=0, mf=False,
+                ttl=64):
+    """An IPv4 header (for IP_HDRINCL: fragments built by hand)."""
+    flags = (0x2000 if mf else 0) | (frag_off >> 3)
+    h = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + payload_len, ident, flags,
+                    ttl, proto, 0, ipaddress.ip_address(src).packed,
+                    ipaddress.ip_address(dst).packed)
+    return h[:10] + struct.pack('!H', csum(h)) + h[12:]
+
+
 def build(args):
     key = bytes.fromhex(args.key)
-    aes, salt = key[:-4], key[-4:]
     spi, seq = int(args.spi, 0), args.seq
-    hdr = struct.pack('!II', spi, seq)
-    iv = struct.pack('!Q', (args.esn_hi << 32) | seq)
     plain = b'' if args.case == 'dummy' else udp_payload(
         args.src, args.dst, args.port, args.text)
     plain += trailer(len(plain), args.case)
-    if args.esn:
-        aad = struct.pack('!III', spi, args.esn_hi, seq)
-    else:
-        aad = hdr
-    sealed = AESGCM(aes).encrypt(salt + iv, plain, aad)
-    pkt = bytearray(hdr + iv + sealed)
+    pkt = bytearray(seal(key, spi, seq, plain, args.esn, args.esn_hi))
     if args.case == 'tamper-ct':
         pkt[20] ^= 0x01
     elif args.case == 'tamper-icv':
@@ -115,7 +149,25 @@ def inject(args):
             s.sendto(esp, (args.dst, 0))
 
 
+def send_raw(src, dst, packets):
+    """ESP packets exactly as given (header, IV, ciphertext, ICV)."""
+    fam = socket.AF_INET6 if ':' in dst else socket.AF_INET
+    with socket.socket(fam, socket.SOCK_RAW, IPPROTO_ESP) as s:
+        s.bind((src, 0))
+        for p in packets:
+            s.sendto(p, (dst, 0))
+
+
 def main():
+    if sys.argv[1:2] == ['--raw']:
+        send_raw(sys.argv[2], sys.argv[3], [bytes.fromhex(h) for h in sys.argv[4:]])
+        return 0
+    if sys.argv[1:2] == ['--raw-stdin']:
+        print('ready', flush=True)
+        for line in sys.stdin:
+            send_raw(sys.argv[2], sys.argv[3], [bytes.fromhex(line.strip())])
+            print('sent', flush=True)
+        return 0
     # --stdin: one packet description per line, "sent" after each, so a
     # test pays for the interpreter's start-up once.
     if sys.argv[1:] == ['--stdin']:
