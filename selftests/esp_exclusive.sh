@@ -74,7 +74,7 @@ modprobe -r esp4
 # (e) Loaded at the same moment, again and again: never both, and never
 # the core's warning about a second ESP type (a rival already past the
 # loader's notification is caught by its /sys/module entry).
-both=0 neither=0 esp4_won=0 rounds=${EXCLUSIVE_ROUNDS:-40}
+both=0 neither=0 esp4_won=0 rounds=${EXCLUSIVE_ROUNDS:-12}
 for ((i = 0; i < rounds; i++)); do
 	modprobe esp4 2>/dev/null &
 	p1=$!
