@@ -15,32 +15,19 @@ test_payload 300000 11
 on_exit module_unload
 SEND="/usr/bin/python3 $REPO/selftests/zc_send.py"
 
+# zc_send SRC_NS ADDR PORT FILE: tcp_transfer's sender for $ZC_METHOD; it
+# succeeds only if zc_send.py found its source unchanged.
+zc_send() {
+	local res
+	res=$(timeout "$(scale 180)" ip netns exec "$1" $SEND "$ZC_METHOD" "$2" "$3" "$4" 2>&1)
+	[ "$res" = "source intact" ] && return 0
+	ksft_diag "$ZC_METHOD to $2: $res"
+	return 1
+}
+
 # zc_transfer SRC_NS DST_NS ADDR METHOD: one transfer, checked.
 zc_transfer() {
-	local src=$1 dst=$2 addr=$3 method=$4 port=5301 out pid res
-	out=$(mktemp /tmp/zc.XXXXXX)
-	ip netns exec "$dst" socat -u "TCP-LISTEN:$port,reuseaddr,ipv6only=0,pf=ip6" \
-		"OPEN:$out,creat,trunc" 2>/dev/null &
-	pid=$!
-	if ! wait_for "TCP listener on port $port in $dst" 30 port_listening "$dst" "$port"; then
-		kill $pid 2>/dev/null
-		rm -f "$out"
-		return 1
-	fi
-	res=$(timeout "$(scale 180)" ip netns exec "$src" $SEND "$method" "$addr" $port "$PAYLOAD" 2>&1)
-	wait_for "receiver on port $port in $dst to finish" 90 \
-		eval "! kill -0 $pid 2>/dev/null" || kill $pid 2>/dev/null
-	if [ "$res" != "source intact" ]; then
-		ksft_diag "$method to $addr: $res"
-		rm -f "$out"
-		return 1
-	fi
-	if [ "$(sha256sum < "$out")" != "$(sha256sum < "$PAYLOAD")" ]; then
-		ksft_diag "$method to $addr: received data differs"
-		rm -f "$out"
-		return 1
-	fi
-	rm -f "$out"
+	ZC_METHOD=$4 tcp_transfer "$1" "$2" "$3" "$PAYLOAD" 5301 zc_send
 }
 
 # offloads NS on|off: GSO and TSO of the namespace's veth0.

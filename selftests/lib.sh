@@ -323,11 +323,21 @@ port_listening() {
 	[ -n "$(ip netns exec "$1" ss -Htln "sport = :$2")" ]
 }
 
-# tcp_transfer SRC_NS DST_NS DST_ADDR FILE [PORT]: send FILE over TCP and
-# check the sha256 of what arrived. Works for IPv4 and IPv6 addresses.
-# Each step is bounded and says which one failed.
+# tcp_send_socat SRC_NS ADDR PORT FILE: tcp_transfer's default sender.
+tcp_send_socat() {
+	local addr=$2
+	case $addr in *:*) addr="[$addr]" ;; esac
+	timeout "$(scale 180)" ip netns exec "$1" socat -u "OPEN:$4" "TCP:$addr:$3"
+}
+
+# tcp_transfer SRC_NS DST_NS DST_ADDR FILE [PORT [SENDER]]: send FILE over
+# TCP and check the sha256 of what arrived. Works for IPv4 and IPv6
+# addresses. SENDER (default tcp_send_socat) is called as SENDER SRC_NS
+# DST_ADDR PORT FILE and must send FILE and succeed. Each step is bounded
+# and says which one failed.
 tcp_transfer() {
-	local src=$1 dst=$2 addr=$3 file=$4 port=${5:-5201} out want got pid
+	local src=$1 dst=$2 addr=$3 file=$4 port=${5:-5201} sender=${6:-tcp_send_socat}
+	local out want got pid
 	out=$(mktemp /tmp/recv.XXXXXX)
 	ip netns exec "$dst" socat -u "TCP-LISTEN:$port,reuseaddr,ipv6only=0,pf=ip6" \
 		"OPEN:$out,creat,trunc" 2>/dev/null &
@@ -337,8 +347,7 @@ tcp_transfer() {
 		rm -f "$out"
 		return 1
 	fi
-	case $addr in *:*) addr="[$addr]" ;; esac
-	if ! timeout "$(scale 180)" ip netns exec "$src" socat -u "OPEN:$file" "TCP:$addr:$port"; then
+	if ! "$sender" "$src" "$addr" "$port" "$file"; then
 		ksft_diag "tcp_transfer: sending $file to $addr port $port from $src failed"
 		kill $pid 2>/dev/null
 		rm -f "$out"
