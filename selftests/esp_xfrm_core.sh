@@ -9,7 +9,11 @@
 #   SA used against its direction is dropped and counted by the core;
 # - NAT keepalives the core sends for an outbound ESP-in-UDP SA (6.9+);
 # - the input state cache (6.12): an SA deleted and re-added under the
-#   same SPI with a new key is used at once, no stale state decrypts.
+#   same SPI with a new key is used at once, no stale state decrypts;
+# - NAT-T packets arriving through the UDP GRO path (6.12: an ESP-in-UDP
+#   socket hands them to the ESP GRO handler, xfrm4_gro_udp_encap_rcv):
+#   with GRO on at the receiver a transfer over an ESP-in-UDP SA still
+#   arrives intact, and a kprobe shows the packets took that path.
 . "$(dirname "$0")/lib.sh"
 
 require_cmd socat nft
@@ -40,7 +44,7 @@ policies_v4() {
 		tmpl proto esp mode transport
 }
 
-ksft_plan 11
+ksft_plan 14
 dmesg_mark
 module_load || ksft_skip_all "cannot load esp_offload"
 pair_topology || ksft_skip_all "topology"
@@ -133,6 +137,44 @@ for ns in "$NS_A" "$NS_B"; do
 done
 ksft_check "SA re-added under the same SPI with a new key: ping" ping_ok "$NS_A" 192.0.2.2 3
 ksft_eq "re-added SA: no ICV failure (no stale state used)" "$icv0" "$(module_stat drop_icv)"
+xfrm_flush "$NS_A" "$NS_B"
+
+# --- NAT-T packets through the UDP GRO path -----------------------------------
+# Both ends hold an ESP-in-UDP socket on 4500 with UDP_GRO set (as an IKE
+# daemon would) and B receives with GRO on (veth then runs NAPI). On 6.12 the UDP GRO layer
+# passes datagrams for such a socket to xfrm4_gro_udp_encap_rcv, which
+# hands them to the ESP GRO handler, or back to the ordinary path when no
+# ESP offload type is registered; 6.1 has no such path.
+esp_transport_pair 192.0.2.1 192.0.2.2 0x500a 0x500b -- aead "$GCM" "$K1" 128 \
+	encap espinudp 4500 4500 0.0.0.0
+espinudp_socket "$NS_A" gro
+espinudp_socket "$NS_B" gro
+udp_bound() { [ -n "$(ip netns exec "$1" ss -Hlun "sport = :4500")" ]; }
+wait_for "ESP-in-UDP sockets on port 4500" 30 eval 'udp_bound "$NS_A" && udp_bound "$NS_B"'
+# veth runs GRO for a sender without TSO: A's TSO off, B's GRO on.
+ip netns exec "$NS_A" ethtool -K veth0 tso off
+ip netns exec "$NS_B" ethtool -K veth0 gro on
+GRO_FN=xfrm4_gro_udp_encap_rcv
+gro_probe=0
+if grep -q " $GRO_FN\$" /proc/kallsyms && kprobe_add espo_natt_gro "$GRO_FN"; then
+	gro_probe=1
+	on_exit kprobe_del espo_natt_gro
+fi
+rx0=$(module_stat rx_packets)
+ksft_check "NAT-T, GRO on at the receiver: TCP A->B, sha256 matches" \
+	tcp_transfer "$NS_A" "$NS_B" 192.0.2.2 "$PAYLOAD"
+ksft_check "NAT-T, GRO on: decrypted by esp_offload" \
+	eval '[ $(module_stat rx_packets) -gt "$rx0" ] && module_sa_line 0x0000500a >/dev/null'
+if [ $gro_probe = 1 ]; then
+	hits=$(kprobe_hits espo_natt_gro)
+	ksft_diag "$GRO_FN ran $hits times"
+	ksft_check "NAT-T, GRO on: the datagrams reached $GRO_FN" [ "$hits" -gt 0 ]
+else
+	ksft_skip_case "NAT-T, GRO on: the datagrams reached $GRO_FN" \
+		"this kernel has no $GRO_FN: 6.1 has no UDP GRO path for ESP-in-UDP"
+fi
+ip netns exec "$NS_B" ethtool -K veth0 gro off
+ip netns exec "$NS_A" ethtool -K veth0 tso on
 xfrm_flush "$NS_A" "$NS_B"
 
 ksft_check "dmesg clean" dmesg_clean

@@ -301,6 +301,30 @@ kmemleak_check() {
 	     END { flush() }' "$1"
 }
 
+# --- kprobes: how often a kernel function ran ---------------------------------
+
+KPROBE_DIR=/sys/kernel/debug/tracing
+
+# kprobe_add NAME FUNC: count calls of the kernel function FUNC (the
+# trace events themselves are not kept: tracing stays off).
+kprobe_add() {
+	[ -w "$KPROBE_DIR/kprobe_events" ] || return 1
+	echo 0 > "$KPROBE_DIR/tracing_on" &&
+	echo "p:$1 $2" >> "$KPROBE_DIR/kprobe_events" &&
+	echo 1 > "$KPROBE_DIR/events/kprobes/$1/enable"
+}
+
+# kprobe_hits NAME: the calls counted so far.
+kprobe_hits() {
+	awk -v n="$1" '$1 == n { print $2 }' "$KPROBE_DIR/kprobe_profile"
+}
+
+# kprobe_del NAME: remove the probe.
+kprobe_del() {
+	echo 0 > "$KPROBE_DIR/events/kprobes/$1/enable" 2>/dev/null
+	echo "-:$1" >> "$KPROBE_DIR/kprobe_events"
+}
+
 # --- payloads -------------------------------------------------------------
 
 # make_payload FILE BYTES [SEED]: deterministic pseudo-random data.
@@ -363,6 +387,33 @@ tcp_transfer() {
 	[ "$want" = "$got" ] && return 0
 	ksft_diag "tcp_transfer: $addr port $port received data whose sha256 differs"
 	return 1
+}
+
+# espinudp_socket NS [gro]: what an IKE daemon holds open on a NAT-T
+# peer: a UDP socket on port 4500 switched to ESP-in-UDP (RFC 3948),
+# with per-socket policies that let its own datagrams bypass the SPD
+# (the core checks the inbound policy before the socket's ESP hook, so an
+# SA's policy for all traffic would otherwise catch the ESP-in-UDP
+# datagrams themselves). With "gro", UDP_GRO is set first: only then do
+# 6.12's UDP GRO layer hand the socket's datagrams to the ESP-in-UDP GRO
+# handler. Runs in the background until the test exits.
+espinudp_socket() {
+	ip netns exec "$1" /usr/bin/python3 -c '
+import signal, socket, struct, sys
+INF = (1 << 64) - 1
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for d in (0, 1):            # XFRM_POLICY_IN, XFRM_POLICY_OUT: allow, no template
+    sel = struct.pack("@16s16sHHHHHBBBiI", b"", b"", 0, 0, 0, 0,
+                      socket.AF_INET, 0, 0, 0, 0, 0)
+    pol = sel + struct.pack("@8Q4QIIBBBBxxxx", *([INF] * 8), 0, 0, 0, 0,
+                            0, 0, d, 0, 0, 0)
+    s.setsockopt(socket.IPPROTO_IP, 17, pol)    # IP_XFRM_POLICY
+s.bind(("0.0.0.0", 4500))
+if sys.argv[1] == "gro":
+    s.setsockopt(socket.IPPROTO_UDP, 104, 1)    # UDP_GRO
+s.setsockopt(socket.IPPROTO_UDP, 100, 2)        # UDP_ENCAP: ESPINUDP
+signal.pause()' "${2:--}" &
+	on_exit kill $!
 }
 
 # ping_ok NS ADDR [COUNT]: ping succeeds (IPv4 or IPv6).
