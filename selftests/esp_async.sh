@@ -22,29 +22,6 @@ require_cmd socat
 test_payload 200000 4
 on_exit module_unload
 
-tunnel_v6() {
-	local ns a b
-	for ns in "$NS_A" "$NS_B"; do
-		ip -n "$ns" xfrm state add src 2001:db8::1 dst 2001:db8::2 proto esp \
-			spi 0x5011 reqid 8 mode tunnel aead "$GCM" "$KEY256" 128 flag esn replay-window 64 &&
-		ip -n "$ns" xfrm state add src 2001:db8::2 dst 2001:db8::1 proto esp \
-			spi 0x5012 reqid 8 mode tunnel aead "$GCM" "$KEY256" 128 flag esn replay-window 64 ||
-			return 1
-	done
-	ip -n "$NS_A" addr add fd01::1/128 dev lo
-	ip -n "$NS_B" addr add fd02::1/128 dev lo
-	ip -n "$NS_A" route add fd02::1/128 via 2001:db8::2 src fd01::1
-	ip -n "$NS_B" route add fd01::1/128 via 2001:db8::1 src fd02::1
-	for ns in "$NS_A" "$NS_B"; do
-		[ "$ns" = "$NS_A" ] && a=1 b=2 || a=2 b=1
-		ip -n "$ns" xfrm policy add src fd0$a::1 dst fd0$b::1 dir out tmpl \
-			src 2001:db8::$a dst 2001:db8::$b proto esp reqid 8 mode tunnel &&
-		ip -n "$ns" xfrm policy add src fd0$b::1 dst fd0$a::1 dir in tmpl \
-			src 2001:db8::$b dst 2001:db8::$a proto esp reqid 8 mode tunnel ||
-			return 1
-	done
-}
-
 # one_mode MODE DRIVER_PREFIX
 one_mode() {
 	local mode=$1 prefix=$2 tx0 rx0
@@ -61,7 +38,7 @@ one_mode() {
 	ksft_check "$mode: SA uses a $prefix driver" \
 		bash -c "grep ' spi 0x00005001 ' /sys/kernel/debug/esp_offload/sas | grep -q ' driver $prefix('"
 	xfrm_flush "$NS_A" "$NS_B"
-	if tunnel_v6; then
+	if esp_tunnel_v6_pair 0x5011 0x5012 -- aead "$GCM" "$KEY256" 128 flag esn replay-window 64; then
 		ksft_check "$mode: tunnel v6 ESN TCP transfer, sha256 matches" \
 			tcp_transfer "$NS_A" "$NS_B" fd02::1 "$PAYLOAD"
 	else

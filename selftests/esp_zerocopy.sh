@@ -35,29 +35,6 @@ offloads() {
 	ip netns exec "$1" ethtool -K veth0 gso "$2" tso "$2" >/dev/null 2>&1
 }
 
-tunnel_v6() {
-	local ns
-	for ns in "$NS_A" "$NS_B"; do
-		ip -n "$ns" xfrm state add src 2001:db8::1 dst 2001:db8::2 proto esp \
-			spi 0x3011 reqid 8 mode tunnel aead "$GCM" "$KEY256" 128 &&
-		ip -n "$ns" xfrm state add src 2001:db8::2 dst 2001:db8::1 proto esp \
-			spi 0x3012 reqid 8 mode tunnel aead "$GCM" "${KEY256/0x01/0x51}" 128 ||
-			return 1
-	done
-	ip -n "$NS_A" addr add fd01::1/128 dev lo
-	ip -n "$NS_B" addr add fd02::1/128 dev lo
-	ip -n "$NS_A" route add fd02::1/128 via 2001:db8::2 src fd01::1
-	ip -n "$NS_B" route add fd01::1/128 via 2001:db8::1 src fd02::1
-	ip -n "$NS_A" xfrm policy add src fd01::1 dst fd02::1 dir out tmpl \
-		src 2001:db8::1 dst 2001:db8::2 proto esp reqid 8 mode tunnel &&
-	ip -n "$NS_A" xfrm policy add src fd02::1 dst fd01::1 dir in tmpl \
-		src 2001:db8::2 dst 2001:db8::1 proto esp reqid 8 mode tunnel &&
-	ip -n "$NS_B" xfrm policy add src fd02::1 dst fd01::1 dir out tmpl \
-		src 2001:db8::2 dst 2001:db8::1 proto esp reqid 8 mode tunnel &&
-	ip -n "$NS_B" xfrm policy add src fd01::1 dst fd02::1 dir in tmpl \
-		src 2001:db8::1 dst 2001:db8::2 proto esp reqid 8 mode tunnel
-}
-
 # matrix NAME ADDR_ON_B ADDR_ON_A: every method, both ways, GSO on/off.
 matrix() {
 	local name=$1 b=$2 a=$3 m gso
@@ -80,7 +57,7 @@ esp_transport_pair 192.0.2.1 192.0.2.2 0x3001 0x3002 -- \
 	aead "$GCM" "${KEY256:0:42}" 128 || ksft_skip_all "transport SAs"
 matrix "transport v4" 192.0.2.2 192.0.2.1
 xfrm_flush "$NS_A" "$NS_B"
-if tunnel_v6; then
+if esp_tunnel_v6_pair 0x3011 0x3012 -- aead "$GCM" "$KEY256" 128; then
 	matrix "tunnel v6" fd02::1 fd01::1
 else
 	for i in $(seq 12); do ksft_fail "tunnel v6 SAs installed"; done

@@ -522,6 +522,34 @@ esp_transport_pair() {
 		tmpl proto esp reqid 7 mode transport
 }
 
+# esp_tunnel_v6_pair SPI_AB SPI_BA -- STATE_ARGS...: IPv6 tunnel-mode SAs
+# between A's 2001:db8::1 and B's 2001:db8::2 in both namespaces (reqid
+# 8, each with STATE_ARGS) for traffic between fd01::1 (A's loopback) and
+# fd02::1 (B's), with the addresses, routes and policies (again after
+# xfrm_flush: addresses and routes are replaced).
+esp_tunnel_v6_pair() {
+	local sab=$1 sba=$2 ns a b
+	shift 3
+	for ns in "$NS_A" "$NS_B"; do
+		ip -n "$ns" xfrm state add src 2001:db8::1 dst 2001:db8::2 proto esp \
+			spi "$sab" reqid 8 mode tunnel "$@" &&
+		ip -n "$ns" xfrm state add src 2001:db8::2 dst 2001:db8::1 proto esp \
+			spi "$sba" reqid 8 mode tunnel "$@" || return 1
+	done
+	ip -n "$NS_A" addr replace fd01::1/128 dev lo &&
+	ip -n "$NS_B" addr replace fd02::1/128 dev lo &&
+	ip -n "$NS_A" route replace fd02::1/128 via 2001:db8::2 src fd01::1 &&
+	ip -n "$NS_B" route replace fd01::1/128 via 2001:db8::1 src fd02::1 || return 1
+	for ns in "$NS_A" "$NS_B"; do
+		[ "$ns" = "$NS_A" ] && a=1 b=2 || a=2 b=1
+		ip -n "$ns" xfrm policy add src fd0$a::1 dst fd0$b::1 dir out tmpl \
+			src 2001:db8::$a dst 2001:db8::$b proto esp reqid 8 mode tunnel &&
+		ip -n "$ns" xfrm policy add src fd0$b::1 dst fd0$a::1 dir in tmpl \
+			src 2001:db8::$b dst 2001:db8::$a proto esp reqid 8 mode tunnel ||
+			return 1
+	done
+}
+
 # xfrm_flush NS...: remove all states and policies.
 xfrm_flush() {
 	local ns
