@@ -8,6 +8,8 @@
 #include <linux/random.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <net/net_namespace.h>
+#include <net/netns/generic.h>
 
 #include "crypto_accel/aead.h"
 #include "esp_offload/sa.h"
@@ -15,6 +17,28 @@
 #define ESPO_SA_HASH_BITS	10
 static DEFINE_HASHTABLE(espo_sa_hash, ESPO_SA_HASH_BITS);
 static DEFINE_SPINLOCK(espo_sa_lock);
+
+/* Per network namespace: the drops of its SAs that have been deleted. */
+struct espo_sa_net {
+	atomic64_t retired[ESPO_DROP_COUNT];
+};
+
+static unsigned int espo_sa_net_id;
+
+static struct pernet_operations espo_sa_net_ops = {
+	.id	= &espo_sa_net_id,
+	.size	= sizeof(struct espo_sa_net),
+};
+
+int espo_sa_pernet_init(void)
+{
+	return register_pernet_subsys(&espo_sa_net_ops);
+}
+
+void espo_sa_pernet_exit(void)
+{
+	unregister_pernet_subsys(&espo_sa_net_ops);
+}
 
 static struct espo_sa *espo_sa_find(const struct xfrm_state *x)
 {
@@ -29,7 +53,8 @@ static struct espo_sa *espo_sa_find(const struct xfrm_state *x)
 /* Copy what the view prints while x->aead and x->encap are valid. */
 static void espo_sa_snapshot(struct espo_sa *sa, const struct xfrm_state *x)
 {
-	sa->netns = read_pnet(&x->xs_net)->ns.inum;
+	sa->net = read_pnet(&x->xs_net);
+	sa->netns = sa->net->ns.inum;
 	sa->family = x->props.family;
 	sa->mode = x->props.mode;
 	sa->esn = x->props.flags & XFRM_STATE_ESN;
@@ -58,14 +83,26 @@ int espo_sa_add(struct xfrm_state *x)
 	return 0;
 }
 
+/*
+ * Called from the type's destructor, when no packet holds the SA any
+ * more, so its drop counters are final: the namespace keeps them. The
+ * namespace outlives the call (its SAs are destroyed in the xfrm core's
+ * exit for it, before any namespace's private data is freed).
+ */
 void espo_sa_del(struct xfrm_state *x)
 {
+	struct espo_sa_net *sn = net_generic(xs_net(x), espo_sa_net_id);
 	struct espo_sa *sa;
+	unsigned int i;
 
 	spin_lock_bh(&espo_sa_lock);
 	sa = espo_sa_find(x);
-	if (sa)
+	if (sa) {
 		hash_del_rcu(&sa->node);
+		for (i = 0; i < ESPO_DROP_COUNT; i++)
+			atomic64_add(atomic64_read(&sa->drops[i]),
+				     &sn->retired[i]);
+	}
 	spin_unlock_bh(&espo_sa_lock);
 	if (sa)
 		kfree_rcu(sa, rcu);
@@ -105,12 +142,14 @@ static const char *espo_sa_mode_name(const struct espo_sa *sa)
  * live counters: it is freed only after its destructor has taken the
  * SA out of the table under espo_sa_lock, which is held here.
  */
-static void espo_sa_show_one(struct seq_file *m, const struct espo_sa *sa)
+static void espo_sa_show_one(struct seq_file *m, const struct espo_sa *sa,
+			     bool netns)
 {
 	const struct xfrm_state *x = sa->x;
 	unsigned int i;
 
-	seq_printf(m, "netns %u ", sa->netns);
+	if (netns)
+		seq_printf(m, "netns %u ", sa->netns);
 	if (sa->family == AF_INET)
 		seq_printf(m, "src %pI4 dst %pI4", &sa->saddr.a4,
 			   &sa->daddr.a4);
@@ -130,13 +169,43 @@ static void espo_sa_show_one(struct seq_file *m, const struct espo_sa *sa)
 	seq_putc(m, '\n');
 }
 
-void espo_sa_seq_show(struct seq_file *m)
+/* The SAs of one namespace, or with net NULL all, each naming its own. */
+void espo_sa_seq_show(struct seq_file *m, const struct net *net)
 {
 	struct espo_sa *sa;
 	unsigned int bkt;
 
 	spin_lock_bh(&espo_sa_lock);
 	hash_for_each(espo_sa_hash, bkt, sa, node)
-		espo_sa_show_one(m, sa);
+		if (!net || sa->net == net)
+			espo_sa_show_one(m, sa, !net);
 	spin_unlock_bh(&espo_sa_lock);
+}
+
+/*
+ * A namespace's totals, "name value" per line: its SAs, and its drops by
+ * reason, of the SAs it has now and of those it had.
+ */
+void espo_sa_netns_show(struct seq_file *m, const struct net *net)
+{
+	struct espo_sa_net *sn = net_generic(net, espo_sa_net_id);
+	u64 drops[ESPO_DROP_COUNT];
+	unsigned int bkt, i, n = 0;
+	struct espo_sa *sa;
+
+	spin_lock_bh(&espo_sa_lock);
+	for (i = 0; i < ESPO_DROP_COUNT; i++)
+		drops[i] = atomic64_read(&sn->retired[i]);
+	hash_for_each(espo_sa_hash, bkt, sa, node) {
+		if (sa->net != net)
+			continue;
+		n++;
+		for (i = 0; i < ESPO_DROP_COUNT; i++)
+			drops[i] += atomic64_read(&sa->drops[i]);
+	}
+	spin_unlock_bh(&espo_sa_lock);
+	seq_printf(m, "sas %u\n", n);
+	for (i = 0; i < ESPO_DROP_COUNT; i++)
+		seq_printf(m, "%s %llu\n",
+			   espo_counter_name(ESPO_DROP_FIRST + i), drops[i]);
 }

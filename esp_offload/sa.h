@@ -7,6 +7,9 @@
  * x->data must stay the SA's crypto_aead (the xfrm core reads it for MTU
  * computations), so this state lives in a table keyed by the xfrm_state
  * pointer, entered in init_state and left in the type's destructor.
+ *
+ * Each network namespace also keeps the drops of its SAs that are gone,
+ * so that its totals (the SAs' live counters plus those) only grow.
  */
 #ifndef ESPO_SA_H
 #define ESPO_SA_H
@@ -21,6 +24,7 @@ struct espo_sa {
 	struct hlist_node node;
 	struct rcu_head rcu;
 	const struct xfrm_state *x;	/* the key; the view never follows it */
+	const struct net *net;		/* the SA's namespace, only compared */
 	/*
 	 * XORed with the 64-bit sequence number to form the explicit IV:
 	 * random per SA, so SAs that share a key (both directions keyed
@@ -50,6 +54,10 @@ int espo_sa_add(struct xfrm_state *x);
 void espo_sa_del(struct xfrm_state *x);
 bool espo_sa_iv_mask(const struct xfrm_state *x, __be64 *mask);
 void espo_sa_count_drop(const struct xfrm_state *x, unsigned int reason);
-void espo_sa_seq_show(struct seq_file *m);
+void espo_sa_seq_show(struct seq_file *m, const struct net *net);
+void espo_sa_netns_show(struct seq_file *m, const struct net *net);
+
+int espo_sa_pernet_init(void);
+void espo_sa_pernet_exit(void);
 
 #endif /* ESPO_SA_H */

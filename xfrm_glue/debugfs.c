@@ -22,7 +22,7 @@ static struct dentry *espo_debugfs_dir;
 
 static int espo_sas_show(struct seq_file *m, void *v)
 {
-	espo_sa_seq_show(m);
+	espo_sa_seq_show(m, NULL);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(espo_sas);

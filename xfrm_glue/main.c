@@ -11,9 +11,11 @@
 
 #include "crypto_accel/aead.h"
 #include "esp_offload/esp.h"
+#include "esp_offload/sa.h"
 #include "esp_offload/stats.h"
 #include "xfrm_glue/glue.h"
 #include "xfrm_glue/debugfs.h"
+#include "xfrm_glue/procfs.h"
 
 /*
  * One type serves both families: the packet path reads the family from
@@ -63,6 +65,12 @@ static int __init espo_init(void)
 	err = espo_stats_init();
 	if (err)
 		goto err_stats;
+	err = espo_sa_pernet_init();
+	if (err)
+		goto err_sa_pernet;
+	err = espo_procfs_init();
+	if (err)
+		goto err_procfs;
 	espo_debugfs_init();
 
 	err = xfrm_register_type(&espo_type, AF_INET);
@@ -89,6 +97,10 @@ err_type6:
 	xfrm_unregister_type(&espo_type, AF_INET);
 err_type4:
 	espo_debugfs_exit();
+	espo_procfs_exit();
+err_procfs:
+	espo_sa_pernet_exit();
+err_sa_pernet:
 	espo_stats_exit();
 err_stats:
 	espo_exclusive_exit();
@@ -106,6 +118,8 @@ static void __exit espo_exit(void)
 	synchronize_net();
 	rcu_barrier();
 	espo_debugfs_exit();
+	espo_procfs_exit();
+	espo_sa_pernet_exit();
 	espo_stats_exit();
 	espo_exclusive_exit();
 	pr_info("unloaded\n");
