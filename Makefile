@@ -16,7 +16,7 @@
 #   make check-all       every installed kernel: the full suite on each
 #                        plain flavour, the datapath tests on -rt, and the
 #                        interop test across kernels
-#   make check-debug [T=name]   the datapath and strongSwan tests on a
+#   make check-debug [T=name]   the datapath, fuzz, churn and strongSwan tests on a
 #                        debug 6.1 kernel (KASAN, kmemleak, lockdep,
 #                        DEBUG_ATOMIC_SLEEP, DEBUG_LIST) that
 #                        scripts/debug-kernel builds once, at nice 10,
@@ -44,6 +44,10 @@ DATAPATH_TESTS := module_load esp_sa_config esp_algs esp_modes esp_esn esp_tfc \
 		  esp_pmtu esp_bad_input esp_xfrm_core esp_async esp_exclusive
 # The strongSwan tests (swan_lib.sh is their library).
 SWAN_TESTS := $(filter-out swan_lib,$(patsubst selftests/%.sh,%,$(wildcard selftests/swan_*.sh)))
+# The debug-kernel tier: the tests whose bugs its checkers find (the SA
+# view during churn, lifecycle leaks, malformed input) first, then the
+# datapath and strongSwan tests.
+DEBUG_TESTS := esp_nonce esp_churn esp_fuzz esp_metrics $(DATAPATH_TESTS) $(SWAN_TESTS)
 
 export KVER TIME_SCALE
 
@@ -86,7 +90,7 @@ check-all: style
 	scripts/check-all
 
 check-debug: style
-	scripts/check-debug $(foreach t,$(or $(T),$(DATAPATH_TESTS) $(SWAN_TESTS)),--test $(t)) \
+	scripts/check-debug $(foreach t,$(or $(T),$(DEBUG_TESTS)),--test $(t)) \
 		$(if $(TIMEOUT),--timeout $(TIMEOUT))
 
 demo: module
