@@ -28,6 +28,13 @@
 #   make demo            the strongSwan gateway demo in a VM
 #   make bench           benchmark against the stock esp4/esp6
 #   make style           checkpatch on every C file
+#   make dkms-install    copy the source to /usr/src/esp-offload-<version>,
+#                        register it with DKMS and build, sign and
+#                        install it for every installed kernel
+#                        (DKMS_KERNELS="<release>..." for some only)
+#   make dkms-remove     undo dkms-install (every kernel)
+#   make deb             build .build/deb/esp-offload-dkms_<version>_all.deb
+#                        (dh-dkms; no root needed) and run lintian on it
 
 # The newest kernel that has headers, an image and modules (the host may
 # run another kernel, so never ask uname): scripts/kernels.
@@ -48,6 +55,12 @@ SWAN_TESTS := $(filter-out swan_lib,$(patsubst selftests/%.sh,%,$(wildcard selft
 # view during churn, lifecycle leaks, malformed input) first, then the
 # datapath and strongSwan tests.
 DEBUG_TESTS := esp_nonce esp_churn esp_fuzz esp_metrics $(DATAPATH_TESTS) $(SWAN_TESTS)
+
+# One version for modinfo, DKMS and the Debian package.
+VERSION := $(shell cat $(CURDIR)/VERSION)
+DKMS_NAME := esp-offload
+DKMS_KERNELS ?= $(shell $(CURDIR)/scripts/kernels)
+DEB := .build/deb/$(DKMS_NAME)-dkms_$(VERSION)_all.deb
 
 export KVER TIME_SCALE
 
@@ -73,6 +86,32 @@ module-debug:
 install: module
 	$(MAKE) -C $(KDIR) M=$(PWD) modules_install
 	depmod -a $(KVER)
+
+# DKMS from this tree (needs root; the package does the same through
+# dh_dkms). A kernel outside dkms.conf's BUILD_EXCLUSIVE_KERNEL is skipped.
+dkms-install:
+	rm -rf /usr/src/$(DKMS_NAME)-$(VERSION)
+	scripts/dkms-source --with-conf /usr/src/$(DKMS_NAME)-$(VERSION)
+	dkms status -m $(DKMS_NAME) -v $(VERSION) | grep -q . || dkms add -m $(DKMS_NAME) -v $(VERSION)
+	@for k in $(DKMS_KERNELS); do \
+		echo "dkms-install: $$k"; rc=0; \
+		dkms install -m $(DKMS_NAME) -v $(VERSION) -k $$k --force || rc=$$?; \
+		case $$rc in 0) ;; 77) echo "dkms-install: $$k skipped (not supported)" ;; \
+		*) exit $$rc ;; esac; done
+
+dkms-remove:
+	if dkms status -m $(DKMS_NAME) -v $(VERSION) | grep -q .; then \
+		dkms remove -m $(DKMS_NAME) -v $(VERSION) --all; fi
+	rm -rf /usr/src/$(DKMS_NAME)-$(VERSION)
+
+# The package is built from a copy of the tree under .build/deb (a
+# binary-only build writes its products next to the source directory).
+deb:
+	rm -rf .build/deb && mkdir -p .build/deb/src
+	tar -C $(CURDIR) --exclude=./.git --exclude=./.build -cf - . | tar -C .build/deb/src -xf -
+	cd .build/deb/src && dpkg-buildpackage -us -uc -b
+	lintian --info --display-info $(DEB)
+	@echo "deb: $(DEB)"
 
 # The build's own products, but not the per-kernel copies under .build/
 # (kbuild's clean would remove every *.ko below the tree).
@@ -113,4 +152,4 @@ sparse:
 	$(MAKE) -C $(KDIR) M=$(PWD) C=2 modules
 	$(MAKE) -C $(KDIR) M=$(ENGINE) C=2 modules
 
-.PHONY: all module module-debug install clean clean-objects check check-all check-debug demo bench style sparse
+.PHONY: all module module-debug install dkms-install dkms-remove deb clean clean-objects check check-all check-debug demo bench style sparse
