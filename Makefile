@@ -125,7 +125,9 @@ clean:
 	$(MAKE) -C $(KDIR) M=$(ENGINE) clean
 	rm -rf .build
 
-check: module style
+# esp_package installs the Debian package: `make check T=esp_package`
+# builds it first.
+check: module style $(if $(filter esp_package,$(T)),deb)
 	scripts/run-selftests $(foreach t,$(T),--test $(t)) $(if $(TIMEOUT),--timeout $(TIMEOUT))
 
 check-all: style
