@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # vm: own (installs a package into an overlay root, loads and unloads ESP modules, locks the kernel down)
 # check: by name (builds the module under TCG for every kernel: make check T=esp_package)
+# vm: timeout 2700
 #
 # The Debian package as an operator meets it. The guest's root is
 # read-only, so the test makes a writable system of it: an overlay
@@ -27,10 +28,12 @@ require_cmd chroot mount dpkg-deb modinfo
 KVER=$(uname -r)
 VERSION=$(cat "$REPO/VERSION")
 DEB=$REPO/.build/deb/esp-offload-dkms_${VERSION}_all.deb
-TOP=/tmp/esp_package.$SUFFIX
+TOP=/tmp/esp_package-system.$SUFFIX
 ROOT=$TOP/root
 KERNEL_MODPROBE=$(cat /proc/sys/kernel/modprobe)
 SA_ARGS=(aead "$GCM" "${KEY256:0:42}" 128)
+# apt's output, where the host can follow it during the long install.
+LOGS=${RESULTS:-/tmp}
 
 # in_root CMD...: run CMD in the overlay system.
 in_root() {
@@ -115,10 +118,9 @@ echo "$TOP/modprobe" > /proc/sys/kernel/modprobe
 # --- install -------------------------------------------------------------
 cp "$DEB" "$ROOT/tmp/"
 start=$(date +%s)
-in_root sh -c "cd /tmp && apt-get install -y --no-download ./$(basename "$DEB")" \
-	> "$TOP/install.log" 2>&1
+in_root apt-get install -y "/tmp/$(basename "$DEB")" > "$LOGS/esp_package-install.log" 2>&1
 rc=$?
-sed 's/^/# apt: /' "$TOP/install.log" | grep -vE '^# apt: \.+$'
+sed 's/^/# apt: /' "$LOGS/esp_package-install.log" | grep -vE '^# apt: \.+$'
 ksft_eq "apt-get install ./$(basename "$DEB") succeeds ($(($(date +%s) - start)) s)" 0 "$rc"
 ksft_eq "dpkg: esp-offload-dkms $VERSION installed" "install ok installed $VERSION" \
 	"$(in_root dpkg-query -W -f='${Status} ${Version}' esp-offload-dkms 2>&1)"
@@ -175,9 +177,9 @@ esp_unload_all
 xz -dc "$(dkms_module "$KVER")" > "$TOP/esp_offload-dkms.ko" 2>/dev/null ||
 	cp "$(dkms_module "$KVER")" "$TOP/esp_offload-dkms.ko"
 start=$(date +%s)
-in_root apt-get remove -y esp-offload-dkms > "$TOP/remove.log" 2>&1
+in_root apt-get remove -y esp-offload-dkms > "$LOGS/esp_package-remove.log" 2>&1
 rc=$?
-sed 's/^/# apt: /' "$TOP/remove.log"
+sed 's/^/# apt: /' "$LOGS/esp_package-remove.log"
 ksft_eq "apt-get remove esp-offload-dkms succeeds ($(($(date +%s) - start)) s)" 0 "$rc"
 ksft_check "removed: no module under updates/dkms, no blacklist, no DKMS entry" \
 	eval '! ls "$ROOT"/lib/modules/*/updates/dkms/esp_offload.ko* >/dev/null 2>&1 &&
@@ -193,6 +195,7 @@ esp_unload_all
 
 # --- Secure Boot's lockdown refuses a module signed by an unenrolled key ----
 ko=$TOP/esp_offload-dkms.ko
+ksft_diag "lockdown: $(cat /sys/kernel/security/lockdown 2>&1)"
 if [ -w /sys/kernel/security/lockdown ] && echo integrity > /sys/kernel/security/lockdown; then
 	dmesg_mark
 	out=$(insmod "$ko" 2>&1)

@@ -48,6 +48,10 @@ for t in "$@"; do
 	start=$(date +%s)
 	lines=$(dmesg | wc -l)
 	out=$RESULTS/$name.ktap
+	# A test may need longer than the default ("# vm: timeout SEC").
+	own=$(sed -n 's/^# vm: timeout \([0-9]*\).*/\1/p' "$here/$name.sh" | head -n 1)
+	limit=$(scale "${own:-900}")
+	sed -i "s/^timeout=.*/timeout=$limit/" "$ksft/esp_offload/settings"
 	# The runner enforces the limit; this is a backstop.
 	timeout -k 10 $((limit + 60)) "$ksft/run_kselftest.sh" -t "esp_offload:$name.sh" \
 		2>&1 | tee "$out" | sed "s/^/[$name] /"
