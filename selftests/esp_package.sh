@@ -164,8 +164,8 @@ ksft_check "esp_offload carried it (its SA counters moved)" \
 	eval '[[ "$(module_sa_line 0x00007201)" =~ packets\ [1-9] ]]'
 ksft_eq "the loaded module is the DKMS build (srcversion)" \
 	"$(modinfo -F srcversion "$(dkms_module "$KVER")")" "$(cat /sys/module/esp_offload/srcversion)"
-ksft_check "espo-stats (the installed command) shows the SA" \
-	eval 'in_root espo-stats | grep -q "spi 0x00007201"'
+ksft_check "espo-stats (the installed command) shows the SA in its namespace" \
+	eval 'ip netns exec "$NS_A" chroot "$ROOT" /usr/sbin/espo-stats | grep -q "spi 0x00007201"'
 dmesg_since | grep -E 'esp_offload|module verification' | sed 's/^/# dmesg: /'
 
 # --- remove: flush, unload, apt-get remove ----------------------------------
