@@ -35,6 +35,7 @@
 #   make dkms-remove     undo dkms-install (every kernel)
 #   make deb             build .build/deb/esp-offload-dkms_<version>_all.deb
 #                        (dh-dkms; no root needed) and run lintian on it
+#                        (any tag, pedantic ones included, fails it)
 
 # The newest kernel that has headers, an image and modules (the host may
 # run another kernel, so never ask uname): scripts/kernels.
@@ -110,7 +111,7 @@ deb:
 	rm -rf .build/deb && mkdir -p .build/deb/src
 	tar -C $(CURDIR) --exclude=./.git --exclude=./.build -cf - . | tar -C .build/deb/src -xf -
 	cd .build/deb/src && dpkg-buildpackage -us -uc -b
-	lintian --info --display-info $(DEB)
+	lintian --info --display-info --pedantic --fail-on error,warning,info,pedantic $(DEB)
 	@echo "deb: $(DEB)"
 
 # The build's own products, but not the per-kernel copies under .build/
