@@ -225,4 +225,5 @@ else
 	ksft_skip_case "locked down: an unsigned build is refused" "no lockdown LSM"
 fi
 ksft_check "dmesg clean" dmesg_clean
+ksft_diag "esp_package took $(($(date +%s) - START)) s"
 ksft_exit
