@@ -124,22 +124,15 @@ static void espo_rx_natt(struct xfrm_state *x, struct sk_buff *skb)
 		skb->ip_summed = CHECKSUM_UNNECESSARY;
 }
 
-static int espo_input_finish(struct espo_req *r, int err)
+/*
+ * A verified packet (by our cipher, or by a device for the offload
+ * type's input_tail): check and strip the trailer, then the ESP header.
+ * Returns the next header or a negative errno with the drop counted.
+ */
+static int espo_rx_decap(struct xfrm_state *x, struct sk_buff *skb)
 {
-	struct xfrm_state *x = r->x;
-	struct sk_buff *skb = r->skb;
 	int iphlen, nexthdr;
 
-	espo_req_free(r);
-	if (unlikely(err)) {
-		if (err == -EBADMSG)
-			espo_count_drop(x, ESPO_DROP_ICV);
-		else if (err == -ENOSPC || err == -EBUSY)
-			espo_count_drop(x, ESPO_DROP_BUSY);
-		else
-			espo_count_drop(x, ESPO_DROP_CRYPTO);
-		return err;
-	}
 	nexthdr = espo_rx_strip_trailer(x, skb);
 	if (nexthdr < 0)
 		return nexthdr;
@@ -159,6 +152,51 @@ static int espo_input_finish(struct espo_req *r, int err)
 	espo_count(ESPO_RX_PACKETS);
 	espo_count_add(ESPO_RX_BYTES, skb->len);
 	return nexthdr;
+}
+
+static int espo_input_finish(struct espo_req *r, int err)
+{
+	struct xfrm_state *x = r->x;
+	struct sk_buff *skb = r->skb;
+	struct xfrm_offload *xo;
+	int nexthdr;
+
+	espo_req_free(r);
+	if (unlikely(err)) {
+		if (err == -EBADMSG)
+			espo_count_drop(x, ESPO_DROP_ICV);
+		else if (err == -ENOSPC || err == -EBUSY)
+			espo_count_drop(x, ESPO_DROP_BUSY);
+		else
+			espo_count_drop(x, ESPO_DROP_CRYPTO);
+		return err;
+	}
+	nexthdr = espo_rx_decap(x, skb);
+	xo = xfrm_offload(skb);
+	if (nexthdr >= 0 && xo && (xo->flags & XFRM_GRO))
+		espo_count(ESPO_RX_GRO_DECRYPTED);
+	return nexthdr;
+}
+
+/*
+ * The offload type's input_tail: the core calls it for packets a device
+ * already verified and decrypted (CRYPTO_DONE); only the trailer and the
+ * header are left to remove. On 6.12 it runs before the replay check and
+ * before XFRM_SKB_CB(skb)->seq is filled, so it must not read them.
+ */
+int espo_input_tail(struct xfrm_state *x, struct sk_buff *skb)
+{
+	struct xfrm_offload *xo = xfrm_offload(skb);
+	unsigned int icvlen = crypto_aead_authsize(x->data);
+
+	if (!pskb_may_pull(skb, ESPO_HDR_LEN) ||
+	    skb->len < ESPO_HDR_LEN + ESPO_TRAILER_FIXED + icvlen) {
+		espo_count_drop(x, ESPO_DROP_TRUNCATED);
+		return -EINVAL;
+	}
+	if (!xo || !(xo->flags & CRYPTO_DONE))
+		skb->ip_summed = CHECKSUM_NONE;
+	return espo_rx_decap(x, skb);
 }
 
 static ESPO_ASYNC_DONE(espo_input_done)

@@ -12,7 +12,9 @@
  *                       ^aad^   ^----------- encrypted -----------^
  */
 #include <linux/skbuff.h>
+#include <net/ip.h>
 #include <net/ip6_checksum.h>
+#include <net/ipv6.h>
 #include <net/udp.h>
 #include <net/xfrm.h>
 
@@ -42,12 +44,12 @@ static unsigned int espo_tfc_len(struct xfrm_state *x, struct sk_buff *skb)
 	return skb->len < padto ? padto - skb->len : 0;
 }
 
-static void espo_tx_geometry(struct xfrm_state *x, struct sk_buff *skb,
+static void espo_tx_geometry(struct sk_buff *skb, unsigned int tfclen,
 			     unsigned int icvlen, struct espo_tx_geom *g)
 {
-	unsigned int plain = skb->len + espo_tfc_len(x, skb);
+	unsigned int plain = skb->len + tfclen;
 
-	g->tfclen = plain - skb->len;
+	g->tfclen = tfclen;
 	g->clen = ALIGN(plain + ESPO_TRAILER_FIXED, ESPO_ALIGN);
 	g->padlen = g->clen - plain - ESPO_TRAILER_FIXED;
 	g->tailen = g->clen - skb->len + icvlen;
@@ -220,14 +222,38 @@ static int espo_output_finish(struct espo_req *r, int err)
 	return 0;
 }
 
+/*
+ * An asynchronous encryption started by the offload type's xmit: the
+ * packet goes on to the device the way validate_xmit_xfrm would have
+ * sent it (from its link-layer header, without the offload state).
+ */
+static void espo_xmit_resume(struct xfrm_state *x, struct sk_buff *skb,
+			     int err)
+{
+	if (unlikely(err)) {
+		XFRM_INC_STATS(xs_net(x), LINUX_MIB_XFRMOUTSTATEPROTOERROR);
+		kfree_skb(skb);
+		return;
+	}
+	skb_push(skb, skb->data - skb_mac_header(skb));
+	secpath_reset(skb);
+	xfrm_dev_resume(skb);
+}
+
 static ESPO_ASYNC_DONE(espo_output_done)
 {
 	struct espo_req *r = espo_async_data();
 	struct sk_buff *skb = r->skb;
+	struct xfrm_offload *xo = xfrm_offload(skb);
+	struct xfrm_state *x = r->x;
 
 	espo_count(ESPO_TX_ASYNC);
 	err = espo_output_finish(r, err);
-	xfrm_output_resume(skb_to_full_sk(skb), skb, err);
+	/* The skb's offload state holds x until the secpath is reset. */
+	if (xo && (xo->flags & XFRM_DEV_RESUME))
+		espo_xmit_resume(x, skb, err);
+	else
+		xfrm_output_resume(skb_to_full_sk(skb), skb, err);
 }
 
 /*
@@ -253,7 +279,7 @@ static int espo_tx_fresh_pages(struct espo_req *r, struct sk_buff *skb,
 }
 
 static int espo_tx_encrypt(struct xfrm_state *x, struct sk_buff *skb,
-			   struct ip_esp_hdr *esph,
+			   struct ip_esp_hdr *esph, __be32 seq_hi,
 			   const struct espo_tx_geom *g, unsigned int icvlen)
 {
 	struct crypto_aead *aead = x->data;
@@ -271,8 +297,7 @@ static int espo_tx_encrypt(struct xfrm_state *x, struct sk_buff *skb,
 	r->skb = skb;
 	r->x = x;
 	memcpy(r->iv, esph + 1, ESPO_IV_LEN);
-	espo_req_set_aad(r, x, esph->spi, esph->seq_no,
-			 htonl(XFRM_SKB_CB(skb)->seq.output.hi));
+	espo_req_set_aad(r, x, esph->spi, esph->seq_no, seq_hi);
 	err = espo_req_map_skb(r, r->sg, nsg, skb, ivoff, len);
 	if (!err && g->fresh_pages) {
 		r->dst = r->sg + nsg;
@@ -293,6 +318,31 @@ static int espo_tx_encrypt(struct xfrm_state *x, struct sk_buff *skb,
 	return espo_output_finish(r, err);
 }
 
+/*
+ * SPI, sequence number and explicit IV. The IV is the 64-bit sequence
+ * number XOR the SA's random mask (RFC 4106 3.1 asks only that an IV
+ * never repeat under a key). Within the SA it is unique because the core
+ * never lets the counter wrap (init_state refuses SAs that would allow
+ * it) and every packet, every GSO segment included, gets its own
+ * number; the mask keeps SAs that share a key, such as both directions
+ * keyed alike or an SA re-added with its old key, from sending the same
+ * IVs.
+ */
+static int espo_tx_write_header(struct xfrm_state *x, struct ip_esp_hdr *esph,
+				u64 seq)
+{
+	__be64 mask;
+
+	if (unlikely(!espo_sa_iv_mask(x, &mask))) {
+		espo_count(ESPO_DROP_CRYPTO);
+		return -EINVAL;
+	}
+	esph->spi = x->id.spi;
+	esph->seq_no = htonl(lower_32_bits(seq));
+	put_unaligned(cpu_to_be64(seq) ^ mask, (__be64 *)(esph + 1));
+	return 0;
+}
+
 int espo_output(struct xfrm_state *x, struct sk_buff *skb)
 {
 	struct crypto_aead *aead = x->data;
@@ -301,11 +351,10 @@ int espo_output(struct xfrm_state *x, struct sk_buff *skb)
 	struct xfrm_skb_cb *cb = XFRM_SKB_CB(skb);
 	struct ip_esp_hdr *esph;
 	struct espo_tx_geom g;
-	__be64 mask;
 	u64 seq;
 	int err;
 
-	espo_tx_geometry(x, skb, icvlen, &g);
+	espo_tx_geometry(skb, espo_tfc_len(x, skb), icvlen, &g);
 	err = espo_tx_append_trailer(x, skb, &g, proto);
 	if (unlikely(err)) {
 		espo_count_drop(x, ESPO_DROP_NOMEM);
@@ -323,24 +372,60 @@ int espo_output(struct xfrm_state *x, struct sk_buff *skb)
 		esph = (struct ip_esp_hdr *)(udp_hdr(skb) + 1);
 	}
 
-	/*
-	 * The explicit IV is the 64-bit sequence number XOR the SA's
-	 * random mask (RFC 4106 3.1 asks only that an IV never repeat
-	 * under a key). Within the SA it is unique because the core never
-	 * lets the counter wrap (init_state refuses SAs that would allow
-	 * it); the mask keeps SAs that share a key, such as both
-	 * directions keyed alike or an SA re-added with its old key, from
-	 * sending the same IVs.
-	 */
-	if (unlikely(!espo_sa_iv_mask(x, &mask))) {
-		espo_count(ESPO_DROP_CRYPTO);
-		return -EINVAL;
-	}
 	seq = cb->seq.output.low + ((u64)cb->seq.output.hi << 32);
-	esph->spi = x->id.spi;
-	esph->seq_no = htonl(cb->seq.output.low);
-	put_unaligned(cpu_to_be64(seq) ^ mask, (__be64 *)(esph + 1));
+	err = espo_tx_write_header(x, esph, seq);
+	if (unlikely(err))
+		return err;
 
 	skb_push(skb, -skb_network_offset(skb));
-	return espo_tx_encrypt(x, skb, esph, &g, icvlen);
+	return espo_tx_encrypt(x, skb, esph, htonl(cb->seq.output.hi), &g,
+			       icvlen);
+}
+
+/* The outer header's length field, once the trailer is in. */
+static void espo_tx_set_outer_len(struct xfrm_state *x, struct sk_buff *skb)
+{
+	if (x->props.family == AF_INET) {
+		ip_hdr(skb)->tot_len = htons(skb->len);
+		ip_send_check(ip_hdr(skb));
+	} else {
+		ipv6_hdr(skb)->payload_len =
+			htons(skb->len - sizeof(struct ipv6hdr));
+	}
+}
+
+/*
+ * The offload type's software transmit (esp_offload/offload.c): skb->data
+ * is the payload, the transport header the ESP header the core made room
+ * for, and proto the protocol that the payload carries. Same trailer,
+ * header and cipher as espo_output, so the same ownership rules: only
+ * memory the skb owns is written. No TFC padding: SAs with TFC never
+ * take this path (xfrm_glue/offload.c).
+ */
+int espo_output_xmit(struct xfrm_state *x, struct sk_buff *skb, u8 proto,
+		     u64 seq)
+{
+	struct crypto_aead *aead = x->data;
+	unsigned int icvlen = crypto_aead_authsize(aead);
+	struct ip_esp_hdr *esph;
+	struct espo_tx_geom g;
+	int err;
+
+	espo_tx_geometry(skb, 0, icvlen, &g);
+	err = espo_tx_append_trailer(x, skb, &g, proto);
+	if (unlikely(err)) {
+		espo_count_drop(x, ESPO_DROP_NOMEM);
+		return err;
+	}
+	/* After the trailer: a copy-on-write may have moved the head. */
+	esph = ip_esp_hdr(skb);
+	err = espo_tx_write_header(x, esph, seq);
+	if (unlikely(err))
+		return err;
+
+	skb_push(skb, -skb_network_offset(skb));
+	espo_tx_set_outer_len(x, skb);
+	espo_count(ESPO_TX_XMIT);
+	return espo_tx_encrypt(x, skb, esph, htonl(upper_32_bits(seq)), &g,
+			       icvlen);
 }

@@ -19,6 +19,12 @@ enum espo_counter {
 	ESPO_TX_ASYNC,		/* encryptions that completed asynchronously */
 	ESPO_RX_ASYNC,		/* decryptions that completed asynchronously */
 	ESPO_NATT_REMAP,	/* NAT-T peer address/port changes reported */
+	/* The offload type (xfrm_glue/offload.c, esp_offload/offload.c). */
+	ESPO_TX_GSO_SUPER,	/* GSO super-packets segmented after ESP */
+	ESPO_TX_GSO_SEGS,	/* segments those super-packets became */
+	ESPO_TX_XMIT,		/* packets encrypted in the offload xmit */
+	ESPO_RX_GRO,		/* packets the GRO handler handed to xfrm */
+	ESPO_RX_GRO_DECRYPTED,	/* of those, decrypted by this module */
 	/* Drops, also counted per SA; keep ESPO_DROP_ICV first. */
 	ESPO_DROP_ICV,		/* integrity check failed */
 	ESPO_DROP_TRUNCATED,	/* shorter than header, IV, trailer and ICV */

@@ -32,4 +32,12 @@ has net/xfrm.h '^[[:space:]]*u8[[:space:]]+dir;' ESPO_HAVE_SA_DIR
 # skb_page_unref(netmem, recycle) in skbuff_ref.h.
 has linux/skbuff.h '^skb_page_unref\(const struct sk_buff' ESPO_HAVE_SKB_PAGE_UNREF_SKB
 has linux/skbuff_ref.h 'skb_page_unref\(netmem_ref' ESPO_HAVE_SKB_PAGE_UNREF_NETMEM
+# <net/gso.h> holds the GSO helpers (skb_eth_gso_segment) from 6.4 on;
+# before, <linux/netdevice.h> declared them.
+exists net/gso.h ESPO_HAVE_NET_GSO_H
+# The receive-side state lookup through the per-CPU input cache (6.12).
+has net/xfrm.h 'xfrm_input_state_lookup\(' ESPO_HAVE_INPUT_STATE_LOOKUP
+# A NAT-T socket's UDP GRO hands ESP-in-UDP to the ESP gro_receive,
+# marked with NAPI_GRO_CB(skb)->proto == IPPROTO_UDP (6.12).
+has net/xfrm.h 'xfrm4_gro_udp_encap_rcv\(' ESPO_HAVE_ESP_UDP_GRO
 echo

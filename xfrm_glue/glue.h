@@ -15,4 +15,8 @@ void espo_exclusive_exit(void);
 
 int espo_aead_check_params(void);
 
+int espo_offload_init(void);
+void espo_offload_exit(void);
+void espo_offload_state_init(struct xfrm_state *x);
+
 #endif /* ESPO_GLUE_H */

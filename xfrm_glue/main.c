@@ -85,10 +85,15 @@ static int __init espo_init(void)
 	err = xfrm6_protocol_register(&espo_proto6, IPPROTO_ESP);
 	if (err)
 		goto err_proto6;
+	err = espo_offload_init();
+	if (err)
+		goto err_offload;
 
 	pr_info("version %s loaded: ESP for IPv4 and IPv6\n", ESPO_VERSION);
 	return 0;
 
+err_offload:
+	xfrm6_protocol_deregister(&espo_proto6, IPPROTO_ESP);
 err_proto6:
 	xfrm4_protocol_deregister(&espo_proto4, IPPROTO_ESP);
 err_proto4:
@@ -110,6 +115,7 @@ err_stats:
 
 static void __exit espo_exit(void)
 {
+	espo_offload_exit();
 	xfrm6_protocol_deregister(&espo_proto6, IPPROTO_ESP);
 	xfrm4_protocol_deregister(&espo_proto4, IPPROTO_ESP);
 	xfrm_unregister_type(&espo_type, AF_INET6);

@@ -136,6 +136,7 @@ int espo_init_state(struct xfrm_state *x, struct netlink_ext_ack *extack)
 	/* Worst case: 3 bytes of padding, pad length, next header, ICV. */
 	x->props.trailer_len = ESPO_ALIGN - 1 + ESPO_TRAILER_FIXED +
 			       x->aead->alg_icv_len / 8;
+	espo_offload_state_init(x);
 	return 0;
 
 err_aead:
