@@ -49,7 +49,8 @@ CHECKPATCH ?= $(firstword $(wildcard /usr/src/linux-source-*/scripts/checkpatch.
 		$(KDIR)/scripts/checkpatch.pl)
 # The datapath tests, run on the PREEMPT_RT flavour by check-all.
 DATAPATH_TESTS := module_load esp_sa_config esp_algs esp_modes esp_esn esp_tfc \
-		  esp_pmtu esp_bad_input esp_xfrm_core esp_async esp_exclusive
+		  esp_pmtu esp_bad_input esp_xfrm_core esp_async esp_exclusive \
+		  esp_offload_type
 # The strongSwan tests (swan_lib.sh is their library).
 SWAN_TESTS := $(filter-out swan_lib,$(patsubst selftests/%.sh,%,$(wildcard selftests/swan_*.sh)))
 # The debug-kernel tier: the tests whose bugs its checkers find (the SA

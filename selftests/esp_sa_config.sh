@@ -77,12 +77,24 @@ refused "espinudp-nonike" "$M unsupported encapsulation" \
 refused "espintcp" "unsupported encapsulation" \
 	mode transport aead "$GCM" "$K160" 128 encap espintcp 4500 4500 0.0.0.0
 
-# Device offload needs an ESP offload type, which esp_offload does not
-# register yet: the core refuses the SA (strongSwan's hw_offload = auto
-# then installs it without offload), and esp4_offload cannot come in.
+# Device offload: with the module's ESP offload type (offload_type=1) the
+# core accepts the request and, the device having no ESP crypto, keeps
+# the SA in software; without it (offload_type=0) the core refuses the
+# SA (strongSwan's hw_offload = auto then installs it without offload).
+# Either way esp4_offload cannot come in.
 ip -n "$NS" link add espo0 type dummy && ip -n "$NS" link set espo0 up
-refused "device offload (no ESP offload type)" "Type doesn't support offload" \
-	mode transport aead "$GCM" "$K160" 128 offload dev espo0 dir out
+if module_offload_type; then
+	out=$(ip -n "$NS" xfrm state add $SA mode transport aead "$GCM" "$K160" 128 \
+		offload dev espo0 dir out 2>&1)
+	ksft_check "device offload to a device without ESP crypto: SA kept in software" \
+		eval '[ -z "$out" ] &&
+			ip -n "$NS" xfrm state list | grep -q "spi 0x00006001" &&
+			! ip -n "$NS" xfrm state list | grep -q "crypto offload"'
+	ip -n "$NS" xfrm state flush
+else
+	refused "device offload (no ESP offload type)" "Type doesn't support offload" \
+		mode transport aead "$GCM" "$K160" 128 offload dev espo0 dir out
+fi
 ksft_check "esp4/esp4_offload not loaded by the offload request" stock_esp_absent
 
 ksft_check "no SA left, dmesg clean" bash -c \

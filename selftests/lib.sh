@@ -228,6 +228,11 @@ module_sa_line() {
 	grep " spi $1 " /sys/kernel/debug/esp_offload/sas 2>/dev/null
 }
 
+# The module registered its ESP offload type (offload_type=1).
+module_offload_type() {
+	[ "$(cat /sys/module/esp_offload/parameters/offload_type 2>/dev/null)" = Y ]
+}
+
 # Stock ESP must not be doing the work.
 stock_esp_absent() {
 	! grep -qE '^esp(4|6)(_offload)? ' /proc/modules
