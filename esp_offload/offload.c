@@ -169,8 +169,10 @@ int espo_offload_xmit(struct xfrm_state *x, struct sk_buff *skb,
 	/* Encrypted: nothing below must take it for an offload packet. */
 	secpath_reset(skb);
 	if (skb_needs_linearize(skb, skb->dev->features) &&
-	    __skb_linearize(skb))
+	    __skb_linearize(skb)) {
+		espo_count_drop(x, ESPO_DROP_NOMEM);
 		return -ENOMEM;
+	}
 	return 0;
 }
 

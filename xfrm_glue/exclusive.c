@@ -43,7 +43,7 @@ static bool espo_esp_type_taken(unsigned short family)
 
 	rcu_read_lock();
 	afinfo = xfrm_state_afinfo_get_rcu(family);
-	taken = afinfo && afinfo->type_esp;
+	taken = afinfo && (afinfo->type_esp || afinfo->type_offload_esp);
 	rcu_read_unlock();
 	return taken;
 }
