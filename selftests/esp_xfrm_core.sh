@@ -44,7 +44,7 @@ policies_v4() {
 		tmpl proto esp mode transport
 }
 
-ksft_plan 14
+ksft_plan 15
 dmesg_mark
 module_load || ksft_skip_all "cannot load esp_offload"
 pair_topology || ksft_skip_all "topology"
@@ -143,8 +143,9 @@ xfrm_flush "$NS_A" "$NS_B"
 # Both ends hold an ESP-in-UDP socket on 4500 with UDP_GRO set (as an IKE
 # daemon would) and B receives with GRO on (veth then runs NAPI). On 6.12 the UDP GRO layer
 # passes datagrams for such a socket to xfrm4_gro_udp_encap_rcv, which
-# hands them to the ESP GRO handler, or back to the ordinary path when no
-# ESP offload type is registered; 6.1 has no such path.
+# hands them to the module's ESP GRO handler (offload_type=1), or back to
+# the ordinary path when no ESP offload type is registered; 6.1 has no
+# such path.
 esp_transport_pair 192.0.2.1 192.0.2.2 0x500a 0x500b -- aead "$GCM" "$K1" 128 \
 	encap espinudp 4500 4500 0.0.0.0
 espinudp_socket "$NS_A" gro
@@ -160,7 +161,7 @@ if grep -q " $GRO_FN\$" /proc/kallsyms && kprobe_add espo_natt_gro "$GRO_FN"; th
 	gro_probe=1
 	on_exit kprobe_del espo_natt_gro
 fi
-rx0=$(module_stat rx_packets)
+rx0=$(module_stat rx_packets) gro0=$(module_stat rx_gro_decrypted)
 ksft_check "NAT-T, GRO on at the receiver: TCP A->B, sha256 matches" \
 	tcp_transfer "$NS_A" "$NS_B" 192.0.2.2 "$PAYLOAD"
 ksft_check "NAT-T, GRO on: decrypted by esp_offload" \
@@ -172,6 +173,15 @@ if [ $gro_probe = 1 ]; then
 else
 	ksft_skip_case "NAT-T, GRO on: the datagrams reached $GRO_FN" \
 		"this kernel has no $GRO_FN: 6.1 has no UDP GRO path for ESP-in-UDP"
+fi
+# With the module's offload type, $GRO_FN hands them to its ESP GRO
+# handler, which passes them to xfrm as ESP-in-UDP.
+if [ $gro_probe = 1 ] && module_offload_type; then
+	ksft_check "NAT-T, GRO on: the module's ESP GRO handler decrypted them" \
+		[ "$(module_stat rx_gro_decrypted)" -gt "$gro0" ]
+else
+	ksft_skip_case "NAT-T, GRO on: the module's ESP GRO handler decrypted them" \
+		"no UDP GRO path for ESP-in-UDP (6.1) or offload_type=0"
 fi
 ip netns exec "$NS_B" ethtool -K veth0 gro off
 ip netns exec "$NS_A" ethtool -K veth0 tso on
