@@ -10,7 +10,7 @@
 # churned SAs carry a checked transfer, the module's SA table holds
 # exactly the SAs xfrm holds, and after a flush none. Then the module is
 # loaded, given SAs and traffic, flushed and unloaded LOAD_CYCLES times.
-# Defaults: 1000 rekeys (one `ip -batch` per side, cheap) and 30 load
+# Defaults: 1000 rekeys (one `ip -batch` per side, cheap) and 15 load
 # cycles (each costs a few seconds under TCG); the long run is
 # `make check T=esp_churn LOAD_CYCLES=100`.
 # Leaks are the debug tier's business (kmemleak); here the counts must
@@ -19,7 +19,7 @@
 
 require_cmd socat
 CYCLES=${CHURN_CYCLES:-1000}
-LOADS=${LOAD_CYCLES:-30}
+LOADS=${LOAD_CYCLES:-15}
 test_payload 2000000 21
 on_exit module_unload
 
