@@ -199,6 +199,17 @@ void espo_aead_destroy(struct xfrm_state *x)
 		crypto_free_aead(aead);
 }
 
+/*
+ * Will the SA's transform complete requests asynchronously by design: a
+ * cryptd or pcrypt wrapper (crypto_mode=async/parallel), or a driver
+ * chosen with crypto_driver (an engine)? Called at SA set-up.
+ */
+bool espo_aead_async_by_design(const struct xfrm_state *x)
+{
+	return espo_mode_index() != ESPO_DIRECT ||
+	       espo_driver_fits(x->aead->alg_name);
+}
+
 const char *espo_aead_driver(const struct xfrm_state *x)
 {
 	struct crypto_aead *aead = x->data;

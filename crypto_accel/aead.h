@@ -51,6 +51,7 @@ int espo_aead_check_params(void);
 int espo_aead_init(struct xfrm_state *x, struct netlink_ext_ack *extack);
 void espo_aead_destroy(struct xfrm_state *x);
 const char *espo_aead_driver(const struct xfrm_state *x);
+bool espo_aead_async_by_design(const struct xfrm_state *x);
 
 struct espo_req *espo_req_alloc(struct crypto_aead *aead, int nsg);
 void espo_req_set_aad(struct espo_req *r, const struct xfrm_state *x,

@@ -10,8 +10,9 @@
 # intact (sha256) and the counters must show both paths taken: the
 # module's (tx_gso_super, tx_gso_segs, tx_xmit, rx_gro_decrypted) and the
 # SA's packet count (one per super-packet) below the ESP packets veth
-# sent. With offload_type=0 the same traffic passes and those counters
-# stay at zero.
+# sent. An SA on an asynchronous transform (crypto_mode=async) keeps the
+# plain path. With offload_type=0 the same traffic passes and those
+# counters stay at zero.
 #
 #   A: veth0 (TSO off, GSO on) ======== veth0 (GRO on) :B
 #      192.0.2.1  2001:db8::1           192.0.2.2  2001:db8::2
@@ -24,7 +25,7 @@
 require_cmd socat ethtool
 test_payload 300000 21
 on_exit module_unload
-COUNTERS="tx_gso_super tx_gso_segs tx_xmit rx_gro rx_gro_decrypted tx_packets"
+COUNTERS="tx_gso_super tx_gso_segs tx_xmit rx_gro rx_gro_decrypted tx_packets tx_async"
 
 # send64k SRC_NS ADDR PORT FILE: tcp_transfer's sender, 64 KB writes.
 send64k() {
@@ -139,7 +140,7 @@ flush_deferred() {
 
 param() { cat /sys/module/esp_offload/parameters/offload_type 2>/dev/null; }
 
-ksft_plan 28
+ksft_plan 30
 pair_topology || ksft_skip_all "topology"
 ip netns exec "$NS_A" ethtool -K veth0 tso off gso on >/dev/null &&
 	ip netns exec "$NS_B" ethtool -K veth0 gro on >/dev/null ||
@@ -166,6 +167,25 @@ on_case "tunnel v6" tunnel 2001:db8::1 2001:db8::2 fd01::1 fd02::1 fd02::1
 # (skb_attempt_defer_free): give every CPU a packet before unloading.
 flush_deferred
 module_unload
+
+# An SA on an asynchronous transform (crypto_mode=async: cryptd) stays on
+# the plain path even with the offload type: traffic passes, completions
+# are asynchronous, nothing goes through the offload xmit.
+if module_load offload_type=1 crypto_mode=async; then
+	if transfer "async, transport v4" transport 192.0.2.1 192.0.2.2 192.0.2.1 \
+		192.0.2.2 192.0.2.2; then
+		ksft_check "async, transport v4: plain path (no xmit), async completions" \
+			test "$(delta tx_xmit)" = 0 -a "$(delta tx_async)" -gt 0
+	else
+		ksft_fail "async, transport v4: SAs and policies installed"
+	fi
+	xfrm_flush "$NS_A" "$NS_B"
+	flush_deferred
+	module_unload
+else
+	ksft_fail "async: esp_offload loads with offload_type=1 crypto_mode=async"
+	ksft_fail "async: esp_offload loads with offload_type=1 crypto_mode=async"
+fi
 module_load offload_type=0 || ksft_skip_all "cannot load esp_offload offload_type=0"
 ksft_eq "offload_type=0 reads back" "N" "$(param)"
 off_case "off, transport v4" transport 192.0.2.1 192.0.2.2 192.0.2.1 192.0.2.2 192.0.2.2
