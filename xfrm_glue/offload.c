@@ -58,9 +58,12 @@ static bool espo_offload_registered;
  *   either, and 6.1 refuses to offload such SAs to a device);
  * - on a transform that completes asynchronously by design (crypto_mode
  *   async or parallel, an engine chosen with crypto_driver): with the
- *   offload type a TCP transfer over cryptd stalled on 6.12 (esp_async),
- *   not understood yet, so such SAs keep the plain path, where their
- *   completion resumes through xfrm_output_resume.
+ *   offload type a TCP transfer over cryptd stalled on 6.12 (esp_async).
+ *   Likely cause, read in the core but not proven: on a device without a
+ *   qdisc (veth) __dev_queue_xmit returns -ENOMEM when validate_xmit_xfrm
+ *   keeps the packet for asynchronous crypto, so TCP takes a packet that
+ *   was sent for one that was not. Such SAs keep the plain path, where
+ *   their completion resumes through xfrm_output_resume.
  */
 void espo_offload_state_init(struct xfrm_state *x)
 {
