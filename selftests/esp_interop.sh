@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # vm: host (boots two VMs itself)
+# check: all (two VMs; check-all runs it on each kernel and across them)
 #
 # Interoperability with the kernel's own ESP: two VMs on one QEMU socket
 # link, A running esp_offload, B the distro's esp4/esp6, carry the whole
