@@ -66,6 +66,7 @@ in_sys() {
 		PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C SYSTEMD_COLORS=0 "$@"
 }
 
+# esp_modules: the ESP implementations loaded, e.g. "esp_offload ".
 esp_modules() {
 	grep -oE '^esp[a-z0-9_]* ' /proc/modules | tr -d ' ' | sort | tr '\n' ' '
 }
