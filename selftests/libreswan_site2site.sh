@@ -15,7 +15,9 @@
 # runs it as ExecStartPre): `_stackmanager start` modprobes esp4 and esp6
 # with --use-blacklist. With scripts/esp_offload-modprobe.conf in
 # /etc/modprobe.d that asks for nothing; without it esp_offload refuses
-# esp4/esp6 with its message. Either way esp4/esp6 stay out.
+# esp4/esp6 with its message. Either way esp4/esp6 stay out. With
+# "protostack=none" in "config setup" it loads no module at all, and
+# pluto (which ignores that value and uses XFRM) runs with it here.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/swan_lib.sh"
 
@@ -59,6 +61,8 @@ pluto_config() {
 		{ ksft_diag "certutil: $(tail -1 "$d/certutil.out")"; return 1; }
 	cat > "$d/ipsec.conf" <<-CONF
 	config setup
+	    # _stackmanager then loads no module; pluto uses XFRM anyway.
+	    protostack=none
 	    logfile=$d/pluto.log
 	    dumpdir=$d/run
 	    uniqueids=yes
@@ -161,24 +165,25 @@ stackmanager_unload() {
 }
 on_exit stackmanager_unload
 
-# stackmanager_start WITH_BLACKLIST(yes|no): Debian's ExecStartPre
-# `_stackmanager start` from the unpacked tree, in a private mount
-# namespace where /etc/modprobe.d has (or has not) the shipped
-# blacklist and where `ipsec` (it calls it by PATH, /usr/sbin first) is
-# libreswan's.
+# stackmanager_start PROTOSTACK(none|xfrm) WITH_BLACKLIST(yes|no):
+# Debian's ExecStartPre `_stackmanager start` from the unpacked tree,
+# with that protostack in its ipsec.conf, in a private mount namespace
+# where /etc/modprobe.d has (or has not) the shipped blacklist and where
+# `ipsec` (it calls it by PATH, /usr/sbin first) is libreswan's.
 stackmanager_start() {
-	local d=$SWAN_DIR/stackmanager-$1 mp=
+	local d=$SWAN_DIR/stackmanager-$1-$2 mp=
 	mkdir -p "$d/modprobe.d"
+	printf 'config setup\n    protostack=%s\n' "$1" > "$d/ipsec.conf"
 	cp /etc/modprobe.d/* "$d/modprobe.d/" 2>/dev/null
 	rm -f "$d/modprobe.d/esp_offload.conf"
-	[ "$1" = no ] || cp "$REPO/scripts/esp_offload-modprobe.conf" "$d/modprobe.d/esp_offload.conf"
+	[ "$2" = no ] || cp "$REPO/scripts/esp_offload-modprobe.conf" "$d/modprobe.d/esp_offload.conf"
 	[ -e /usr/sbin/ipsec ] && mp="mount --bind $LIBRESWAN/usr/sbin/ipsec /usr/sbin/ipsec &&"
-	env $(pluto_env gw-a) unshare -m sh -c \
+	env $(pluto_env gw-a) IPSEC_CONF="$d/ipsec.conf" unshare -m sh -c \
 		"mount --bind $d/modprobe.d /etc/modprobe.d && $mp \
 		exec $LS_EXEC/_stackmanager start" > "$d/out" 2>&1
 }
 
-ksft_plan 20
+ksft_plan 23
 dmesg_mark
 module_load || ksft_skip_all "cannot load esp_offload"
 gateway_topology || ksft_skip_all "topology"
@@ -187,14 +192,17 @@ pluto_config gw-a 192.0.2.1 192.0.2.2 && pluto_config gw-b 192.0.2.2 192.0.2.1 |
 
 # --- what `ipsec start` loads ---------------------------------------------
 MODS_BEFORE=$(cut -d' ' -f1 /proc/modules | sort)
+ksft_check "_stackmanager start, protostack=none, no blacklist: succeeds" \
+	stackmanager_start none no
+ksft_eq "... and loads no module" "$MODS_BEFORE" "$(cut -d' ' -f1 /proc/modules | sort)"
 ksft_check "_stackmanager start with the modprobe.d blacklist succeeds" \
-	stackmanager_start yes
+	stackmanager_start xfrm yes
 grep -q 'modprobe.*esp4' "$LS_EXEC/_stackmanager" &&
 	ksft_diag "_stackmanager asks for esp4/esp6: $(grep -o 'MODPROBE=.*' "$LS_EXEC/_stackmanager")"
 ksft_check "... and loads neither esp4 nor esp6, nothing refused" \
 	eval 'stock_esp_absent && ! dmesg_since | grep -q "refusing to load esp"'
 ksft_check "_stackmanager start without the blacklist succeeds" \
-	stackmanager_start no
+	stackmanager_start xfrm no
 ksft_check "... esp_offload refuses esp4 and esp6 with its message" \
 	eval 'stock_esp_absent && dmesg_since | grep -q "refusing to load esp4" &&
 		dmesg_since | grep -q "refusing to load esp6"'
@@ -209,6 +217,9 @@ if ! pluto_start gw-a || ! pluto_start gw-b; then
 	ksft_exit
 fi
 ksft_pass "pluto started in both gateways"
+ksft_check "pluto: protostack=none ignored, XFRM used" \
+	grep -q "protostack=none ignored, using protostack=xfrm" \
+		"$SWAN_DIR/gw-a/pluto.out" "$SWAN_DIR/gw-a/pluto.log"
 ksft_diag "$("$LS_EXEC/pluto" --version 2>&1 | head -1)"
 if ! ipsec_on gw-a auto --up site4 > "$SWAN_DIR/up4.log" 2>&1 ||
 	! ipsec_on gw-a auto --up site6 > "$SWAN_DIR/up6.log" 2>&1; then
