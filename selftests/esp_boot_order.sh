@@ -3,6 +3,7 @@
 # vm: own (boots systemd over an overlay root, points the kernel's modprobe into it, loads and unloads ESP modules)
 # vm: timeout 2400
 # vm: append nosmp
+# check: by name (four systemd boots under TCG, about 10 minutes: make check T=esp_boot_order)
 #
 # Boot-time ownership of ESP: esp_offload is loaded before strongSwan's
 # charon starts, so no SA charon installs goes to the kernel's esp4.

@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# check: all (1,000 rekeys and load cycles; check-all and check-debug run it)
 #
 # vm: own (loads and unloads the module a hundred times)
 #

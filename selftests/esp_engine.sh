@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # vm: own (loads a crypto driver that can outrank AES-NI, and unloads it)
+# check: all (the test crypto engine; check-all runs it on every kernel)
 #
 # esp_offload over an asynchronous crypto engine: the test-only
 # espo_engine.ko (selftests/espo_engine/, built by `make`, never

@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# check: all (sendfile/splice/MSG_ZEROCOPY in every mode; check-all runs it on every kernel)
 #
 # Zero-copy sources. Data sent with sendfile or splice travels in the
 # page cache's own pages, and data sent with MSG_ZEROCOPY in the sender's

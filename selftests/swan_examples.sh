@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# check: all (the shipped example configurations; make check keeps swan_site2site)
 #
 # The shipped road-warrior samples work as written:
 # Documentation/examples/roadwarrior-{server,client}.swanctl.conf are
