@@ -22,7 +22,7 @@
 #include "esp_offload/offload.h"
 #include "xfrm_glue/glue.h"
 
-static bool espo_offload_type;
+static bool espo_offload_type = true;
 module_param_named(offload_type, espo_offload_type, bool, 0444);
 MODULE_PARM_DESC(offload_type,
 		 "1: register the ESP offload type and ESP GSO/GRO; 0 (default): the plain xfrm path only (read at load time)");
