@@ -8,10 +8,10 @@
  *                   eligible SA's packets through encap/xmit, TCP
  *                   super-packets are segmented after ESP, and NAPI
  *                   devices with GRO hand ESP to the GRO handler;
- *   offload_type=0  (default until make check passes with 1 on every
- *                   supported kernel) register nothing: every packet
- *                   takes type->output and the plain receive path, as
- *                   before the offload type existed.
+ *                   (the default);
+ *   offload_type=0  register nothing: every packet takes type->output
+ *                   and the plain receive path, as before the offload
+ *                   type existed.
  */
 #include <linux/module.h>
 #include <net/protocol.h>
@@ -22,10 +22,10 @@
 #include "esp_offload/offload.h"
 #include "xfrm_glue/glue.h"
 
-static bool espo_offload_type;
+static bool espo_offload_type = true;
 module_param_named(offload_type, espo_offload_type, bool, 0444);
 MODULE_PARM_DESC(offload_type,
-		 "1: register the ESP offload type and ESP GSO/GRO; 0 (default): the plain xfrm path only (read at load time)");
+		 "1 (default): register the ESP offload type and ESP GSO/GRO; 0: the plain xfrm path only (read at load time)");
 
 static const struct xfrm_type_offload espo_type_offload = {
 	.owner		= THIS_MODULE,
