@@ -175,6 +175,17 @@ int espo_offload_xmit(struct xfrm_state *x, struct sk_buff *skb,
 				    ntohl(x->id.spi));
 		return -EINVAL;
 	}
+	if (unlikely(x->encap)) {
+		/*
+		 * Only a device that took a NAT-T SA (6.12 allows it) sends
+		 * one here, and encap wrote no UDP header: drop rather than
+		 * send a malformed packet.
+		 */
+		net_dbg_ratelimited("NAT-T SA 0x%08x offloaded to a device: not supported\n",
+				    ntohl(x->id.spi));
+		espo_count_drop(x, ESPO_DROP_CRYPTO);
+		return -EOPNOTSUPP;
+	}
 	if (espo_offload_by_device(x, skb, features))
 		return espo_output_xmit_hw(x, skb, xo->proto,
 					   espo_offload_seq(xo));
