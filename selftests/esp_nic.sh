@@ -8,11 +8,12 @@
 # them and on RX for inbound ones. esp_offload (offload_type=1) builds
 # header, IV and trailer and leaves the cipher to the device; on receive
 # its input_tail strips what the device decrypted (CRYPTO_DONE).
-# Transport mode, IPv4. Checked:
+# Checked:
 #  - both sides offloaded: `ip xfrm state` shows the offload, a TCP
 #    transfer arrives intact (sha256), the NICs' ipsec counters moved in
 #    both directions and the module encrypted nothing in software
-#    (tx_packets) while counting tx_device/rx_device;
+#    (tx_packets) while counting tx_device/rx_device (transport IPv4,
+#    both ways); the same for transport IPv6 and tunnel IPv4/IPv6, A->B;
 #  - per-packet fallback: with ok_max_len, xdo_dev_offload_ok refuses
 #    large packets and the module encrypts those in software, the peer's
 #    NIC still decrypts them;
@@ -27,6 +28,8 @@
 #
 #   A: enic0 ============ enic1 :B     (espo_nic max_sas=2)
 #      192.0.2.1          192.0.2.2
+#      2001:db8::1        2001:db8::2
+#      lo 10.1.0.1 fd01::1  lo 10.2.0.1 fd02::1  (tunnel mode)
 . "$(dirname "$0")/lib.sh"
 
 require_cmd socat ethtool
@@ -147,6 +150,47 @@ transfer() {
 		tcp_transfer "$NS_B" "$NS_A" 192.0.2.1 "$PAYLOAD" $(($2 + 1))
 }
 
+# xsa NS SRC DST SPI KEY MODE DEV DIR: one SA of reqid 6, offloaded.
+xsa() {
+	ip -n "$1" xfrm state add src "$2" dst "$3" proto esp spi "$4" reqid 6 \
+		mode "$6" aead "$GCM" "$5" 128 offload dev "$7" dir "$8"
+}
+
+# xpol NS SRC DST DIR MODE TSRC TDST: one policy of reqid 6.
+xpol() {
+	ip -n "$1" xfrm policy add src "$2" dst "$3" dir "$4" \
+		tmpl src "$6" dst "$7" proto esp reqid 6 mode "$5"
+}
+
+# offload_case NAME MODE OUTER_A OUTER_B SEL_A SEL_B PORT: both sides
+# offloaded, a TCP transfer from A to SEL_B.
+offload_case() {
+	local name=$1 mode=$2 a=$3 b=$4 sa=$5 sb=$6 port=$7
+	snapshot
+	if xsa "$NS_A" "$a" "$b" 0x6001 "$KEY_AB" "$mode" enic0 out &&
+	   xsa "$NS_A" "$b" "$a" 0x6002 "$KEY_BA" "$mode" enic0 in &&
+	   xsa "$NS_B" "$a" "$b" 0x6001 "$KEY_AB" "$mode" enic1 in &&
+	   xsa "$NS_B" "$b" "$a" 0x6002 "$KEY_BA" "$mode" enic1 out &&
+	   xpol "$NS_A" "$sa" "$sb" out "$mode" "$a" "$b" &&
+	   xpol "$NS_A" "$sb" "$sa" in "$mode" "$b" "$a" &&
+	   xpol "$NS_B" "$sb" "$sa" out "$mode" "$b" "$a" &&
+	   xpol "$NS_B" "$sa" "$sb" in "$mode" "$a" "$b"; then
+		busywait 15000 ping_ok "$NS_A" "$sb" 1
+		ksft_check "$name: TCP A->B, sha256 matches" \
+			tcp_transfer "$NS_A" "$NS_B" "$sb" "$PAYLOAD" "$port"
+		ksft_diag "$name: enic0 tx $(moved a_tx) rx $(moved a_rx), enic1 tx" \
+			"$(moved b_tx) rx $(moved b_rx); software tx_packets $(moved m_tx_packets)"
+		ksft_check "$name: the NICs did the crypto both ways, none in software" \
+			test "$(moved a_tx)" -gt 0 -a "$(moved b_rx)" -gt 0 \
+			-a "$(moved b_tx)" -gt 0 -a "$(moved a_rx)" -gt 0 \
+			-a "$(moved m_tx_packets)" = 0
+	else
+		ksft_fail "$name: SAs and policies installed"
+		ksft_fail "$name: SAs and policies installed"
+	fi
+	xfrm_flush "$NS_A" "$NS_B"
+}
+
 flush_deferred() {
 	local cpu
 	for cpu in $(seq 0 $(($(nproc) - 1))); do
@@ -154,7 +198,7 @@ flush_deferred() {
 	done
 }
 
-ksft_plan 28
+ksft_plan 34
 dmesg_mark
 module_load offload_type=1 || ksft_skip_all "cannot load esp_offload offload_type=1"
 insmod "$NIC_KO" max_sas=2 || ksft_skip_all "cannot load espo_nic.ko"
@@ -163,8 +207,19 @@ ip link set enic0 netns "$NS_A" && ip link set enic1 netns "$NS_B" ||
 	ksft_skip_all "cannot move enic0/enic1 into namespaces"
 ip -n "$NS_A" addr add 192.0.2.1/24 dev enic0
 ip -n "$NS_B" addr add 192.0.2.2/24 dev enic1
+ip -n "$NS_A" addr add 2001:db8::1/64 dev enic0 nodad
+ip -n "$NS_B" addr add 2001:db8::2/64 dev enic1 nodad
 ip -n "$NS_A" link set enic0 up
 ip -n "$NS_B" link set enic1 up
+# Tunnel mode: traffic between A's and B's loopback addresses.
+ip -n "$NS_A" addr add 10.1.0.1/32 dev lo
+ip -n "$NS_A" addr add fd01::1/128 dev lo
+ip -n "$NS_B" addr add 10.2.0.1/32 dev lo
+ip -n "$NS_B" addr add fd02::1/128 dev lo
+ip -n "$NS_A" route add 10.2.0.1/32 via 192.0.2.2 src 10.1.0.1
+ip -n "$NS_A" route add fd02::1/128 via 2001:db8::2 src fd01::1
+ip -n "$NS_B" route add 10.1.0.1/32 via 192.0.2.1 src 10.2.0.1
+ip -n "$NS_B" route add fd01::1/128 via 2001:db8::1 src fd02::1
 ksft_check "enic0 has esp-hw-offload on" eval \
 	"ip netns exec $NS_A ethtool -k enic0 | grep -q '^esp-hw-offload: on'"
 
@@ -209,6 +264,11 @@ else
 	for _ in $(seq 12); do ksft_fail "offloaded: SAs and policies installed"; done
 fi
 xfrm_flush "$NS_A" "$NS_B"
+
+# --- IPv6, tunnel mode ------------------------------------------------------
+offload_case "transport v6" transport 2001:db8::1 2001:db8::2 2001:db8::1 2001:db8::2 5531
+offload_case "tunnel v4" tunnel 192.0.2.1 192.0.2.2 10.1.0.1 10.2.0.1 5541
+offload_case "tunnel v6" tunnel 2001:db8::1 2001:db8::2 fd01::1 fd02::1 5551
 
 # --- A offloaded, B in software ---------------------------------------------
 snapshot
