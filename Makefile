@@ -7,8 +7,9 @@
 #   make KVER=<release>  build against another installed kernel
 #   make KDIR=<dir>      build against a kernel build tree
 #   make install         install the module and run depmod (never the
-#                        test engine selftests/espo_engine/espo_engine.ko,
-#                        which `make` builds in a kbuild pass of its own)
+#                        test engine selftests/espo_engine/espo_engine.ko
+#                        or the test NIC selftests/espo_nic/espo_nic.ko,
+#                        which `make` builds in kbuild passes of their own)
 #   make check [T=name]  boot the kernel in QEMU and run selftests/
 #                        (T="a b" runs several; TIMEOUT=SEC bounds each boot;
 #                        TIME_SCALE=N multiplies every time bound)
@@ -45,6 +46,8 @@ PWD := $(CURDIR)
 # The test-only crypto engine (selftests/esp_engine.sh): its own M= pass,
 # so that modules_install of the top directory never sees it.
 ENGINE := $(PWD)/selftests/espo_engine
+# The test-only NIC with ESP crypto offload (selftests/esp_nic.sh), the same way.
+NIC := $(PWD)/selftests/espo_nic
 CHECKPATCH ?= $(firstword $(wildcard /usr/src/linux-source-*/scripts/checkpatch.pl) \
 		$(KDIR)/scripts/checkpatch.pl)
 # The datapath tests, run on the PREEMPT_RT flavour by check-all.
@@ -74,13 +77,17 @@ all: module
 # The test engine needs the kernel's crypto_engine, which the debug
 # kernel of check-debug does not build.
 HAVE_ENGINE = $(shell grep -qs '^CONFIG_CRYPTO_ENGINE=[ym]' $(KDIR)/include/config/auto.conf && echo 1)
+# The test NIC needs device offload in xfrm (xfrmdev_ops).
+HAVE_NIC = $(shell grep -qs '^CONFIG_XFRM_OFFLOAD=y' $(KDIR)/include/config/auto.conf && echo 1)
 module:
 	@test -n "$(KVER)" || { echo "no kernel with headers and /boot/vmlinuz found: run scripts/setup" >&2; exit 1; }
 	@if [ "$$(cat .build/kver 2>/dev/null)" != "$(KVER)" ]; then \
 		$(MAKE) -s clean-objects; mkdir -p .build; echo $(KVER) > .build/kver; fi
 	$(MAKE) -C $(KDIR) M=$(PWD) modules
 	$(if $(HAVE_ENGINE),$(MAKE) -C $(KDIR) M=$(ENGINE) modules)
-	@mkdir -p .build/ko/$(KVER) && cp esp_offload.ko $(if $(HAVE_ENGINE),$(ENGINE)/espo_engine.ko) .build/ko/$(KVER)/
+	$(if $(HAVE_NIC),$(MAKE) -C $(KDIR) M=$(NIC) modules)
+	@mkdir -p .build/ko/$(KVER) && cp esp_offload.ko $(if $(HAVE_ENGINE),$(ENGINE)/espo_engine.ko) \
+		$(if $(HAVE_NIC),$(NIC)/espo_nic.ko) .build/ko/$(KVER)/
 
 module-debug:
 	$(MAKE) -C $(KDIR) M=$(PWD) ESPO_DEBUG=1 modules
@@ -125,6 +132,7 @@ clean-objects:
 clean:
 	$(MAKE) -C $(KDIR) M=$(PWD) clean
 	$(MAKE) -C $(KDIR) M=$(ENGINE) clean
+	$(MAKE) -C $(KDIR) M=$(NIC) clean
 	rm -rf .build
 
 # esp_package installs the Debian package: `make check T=esp_package`
@@ -155,5 +163,6 @@ style:
 sparse:
 	$(MAKE) -C $(KDIR) M=$(PWD) C=2 modules
 	$(MAKE) -C $(KDIR) M=$(ENGINE) C=2 modules
+	$(MAKE) -C $(KDIR) M=$(NIC) C=2 modules
 
 .PHONY: all module module-debug install dkms-install dkms-remove deb clean clean-objects check check-all check-debug demo bench style sparse

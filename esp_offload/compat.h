@@ -83,4 +83,14 @@ static inline int espo_gro_encap_type(struct sk_buff *skb)
 	return 0;
 }
 
+/* An SA offloaded to a device for transmit (xfrmdev_ops). */
+static inline bool espo_xso_out(const struct xfrm_state *x)
+{
+#ifdef ESPO_HAVE_XSO_DIR
+	return x->xso.dir == XFRM_DEV_OFFLOAD_OUT;
+#else
+	return !(x->xso.flags & XFRM_OFFLOAD_INBOUND);
+#endif
+}
+
 #endif /* ESPO_COMPAT_H */

@@ -22,6 +22,8 @@ int espo_output(struct xfrm_state *x, struct sk_buff *skb);
 int espo_input(struct xfrm_state *x, struct sk_buff *skb);
 int espo_output_xmit(struct xfrm_state *x, struct sk_buff *skb, u8 proto,
 		     u64 seq);
+int espo_output_xmit_hw(struct xfrm_state *x, struct sk_buff *skb, u8 proto,
+			u64 seq);
 int espo_input_tail(struct xfrm_state *x, struct sk_buff *skb);
 
 int espo_icmp4_err(struct sk_buff *skb, u32 info);

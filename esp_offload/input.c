@@ -188,15 +188,21 @@ int espo_input_tail(struct xfrm_state *x, struct sk_buff *skb)
 {
 	struct xfrm_offload *xo = xfrm_offload(skb);
 	unsigned int icvlen = crypto_aead_authsize(x->data);
+	int nexthdr;
 
 	if (!pskb_may_pull(skb, ESPO_HDR_LEN) ||
 	    skb->len < ESPO_HDR_LEN + ESPO_TRAILER_FIXED + icvlen) {
 		espo_count_drop(x, ESPO_DROP_TRUNCATED);
 		return -EINVAL;
 	}
-	if (!xo || !(xo->flags & CRYPTO_DONE))
+	if (!xo || !(xo->flags & CRYPTO_DONE)) {
 		skb->ip_summed = CHECKSUM_NONE;
-	return espo_rx_decap(x, skb);
+		return espo_rx_decap(x, skb);
+	}
+	nexthdr = espo_rx_decap(x, skb);
+	if (nexthdr >= 0)
+		espo_count(ESPO_RX_DEVICE);
+	return nexthdr;
 }
 
 static ESPO_ASYNC_DONE(espo_input_done)

@@ -14,9 +14,10 @@
  *                 cuts it into MSS-sized packets that each carry a copy of
  *                 the outer headers and of the ESP header;
  *   xmit          (validate_xmit_xfrm, once per packet) adds the trailer,
- *                 the packet's own sequence number and IV, and encrypts:
- *                 in software (CRYPTO_FALLBACK), since no device here
- *                 does ESP crypto.
+ *                 the packet's own sequence number and IV, and encrypts
+ *                 in software (CRYPTO_FALLBACK), unless the SA is
+ *                 offloaded to the outgoing device and its NETIF_F_HW_ESP
+ *                 is on: then the device encrypts and writes the ICV.
  *
  * Receive: a NAPI device with GRO hands ESP packets to gro_receive, which
  * finds the SA and passes the packet to xfrm_input marked XFRM_GRO; the
@@ -142,9 +143,23 @@ static u64 espo_offload_seq(struct xfrm_offload *xo)
 }
 
 /*
+ * The device this packet leaves by does the crypto: the SA was offloaded
+ * to it for transmit (xdo_dev_state_add accepted it) and its ESP crypto
+ * is on in the features the core computed for this packet. Otherwise
+ * (no device, another route, esp-hw-offload turned off) software does.
+ */
+static bool espo_offload_by_device(struct xfrm_state *x, struct sk_buff *skb,
+				   netdev_features_t features)
+{
+	return (features & NETIF_F_HW_ESP) && x->xso.dev &&
+	       x->xso.dev == skb->dev && espo_xso_out(x);
+}
+
+/*
  * validate_xmit_xfrm calls this for each packet, skb->data at the
- * payload. No device here has ESP crypto (NETIF_F_HW_ESP with an SA
- * offloaded to it), so every packet is encrypted in software.
+ * payload. A device with ESP crypto gets the packet with header, IV and
+ * trailer built and encrypts it itself; every other packet is encrypted
+ * here, in software (CRYPTO_FALLBACK).
  */
 int espo_offload_xmit(struct xfrm_state *x, struct sk_buff *skb,
 		      netdev_features_t features)
@@ -160,6 +175,20 @@ int espo_offload_xmit(struct xfrm_state *x, struct sk_buff *skb,
 				    ntohl(x->id.spi));
 		return -EINVAL;
 	}
+	if (unlikely(x->encap)) {
+		/*
+		 * Only a device that took a NAT-T SA (6.12 allows it) sends
+		 * one here, and encap wrote no UDP header: drop rather than
+		 * send a malformed packet.
+		 */
+		net_dbg_ratelimited("NAT-T SA 0x%08x offloaded to a device: not supported\n",
+				    ntohl(x->id.spi));
+		espo_count_drop(x, ESPO_DROP_CRYPTO);
+		return -EOPNOTSUPP;
+	}
+	if (espo_offload_by_device(x, skb, features))
+		return espo_output_xmit_hw(x, skb, xo->proto,
+					   espo_offload_seq(xo));
 	xo->flags |= CRYPTO_FALLBACK;
 
 	err = espo_output_xmit(x, skb, xo->proto, espo_offload_seq(xo));

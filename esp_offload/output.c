@@ -429,3 +429,33 @@ int espo_output_xmit(struct xfrm_state *x, struct sk_buff *skb, u8 proto,
 	return espo_tx_encrypt(x, skb, esph, htonl(upper_32_bits(seq)), &g,
 			       icvlen);
 }
+
+/*
+ * The offload type's transmit for a device that does the crypto (its
+ * NETIF_F_HW_ESP is on and the SA is offloaded to it): header, IV,
+ * padding, pad length and next header as above, room for the ICV, the
+ * outer length; the device encrypts and writes the ICV on its way out,
+ * so the packet keeps its offload state (the device reads the SA there).
+ */
+int espo_output_xmit_hw(struct xfrm_state *x, struct sk_buff *skb, u8 proto,
+			u64 seq)
+{
+	unsigned int icvlen = crypto_aead_authsize(x->data);
+	struct espo_tx_geom g;
+	int err;
+
+	espo_tx_geometry(skb, 0, icvlen, &g);
+	err = espo_tx_append_trailer(x, skb, &g, proto);
+	if (unlikely(err)) {
+		espo_count_drop(x, ESPO_DROP_NOMEM);
+		return err;
+	}
+	err = espo_tx_write_header(x, ip_esp_hdr(skb), seq);
+	if (unlikely(err))
+		return err;
+
+	skb_push(skb, -skb_network_offset(skb));
+	espo_tx_set_outer_len(x, skb);
+	espo_count(ESPO_TX_DEVICE);
+	return 0;
+}

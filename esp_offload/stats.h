@@ -25,6 +25,9 @@ enum espo_counter {
 	ESPO_TX_XMIT,		/* packets encrypted in the offload xmit */
 	ESPO_RX_GRO,		/* packets the GRO handler handed to xfrm */
 	ESPO_RX_GRO_DECRYPTED,	/* of those, decrypted by this module */
+	/* Device crypto offload (xfrmdev_ops, NETIF_F_HW_ESP). */
+	ESPO_TX_DEVICE,		/* packets left to the device to encrypt */
+	ESPO_RX_DEVICE,		/* packets a device decrypted (CRYPTO_DONE) */
 	/* Drops, also counted per SA; keep ESPO_DROP_ICV first. */
 	ESPO_DROP_ICV,		/* integrity check failed */
 	ESPO_DROP_TRUNCATED,	/* shorter than header, IV, trailer and ICV */
