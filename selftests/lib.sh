@@ -206,6 +206,21 @@ module_load() {
 	insmod "$MODULE_KO" "$@"
 }
 
+# cpus_rx_kick: a packet received on every CPU (a ping over lo from a
+# task bound to it), which frees the buffers deferred to that CPU.
+cpus_rx_kick() {
+	local cpu
+	for cpu in $(seq 0 $(($(nproc) - 1))); do
+		taskset -c "$cpu" ping -q -c 1 -W 1 127.0.0.1 >/dev/null 2>&1
+	done
+}
+
+module_unload_try() {
+	rmmod esp_offload 2>/dev/null && return 0
+	cpus_rx_kick
+	return 1
+}
+
 # module_unload: flush every namespace's SAs, then rmmod.
 module_unload() {
 	local ns
@@ -216,8 +231,11 @@ module_unload() {
 	done
 	# Each SA holds a module reference until the core's garbage collector
 	# frees it, after an RCU grace period and after the last packet or
-	# cached route using it is gone: slow on PREEMPT_RT under TCG.
-	busywait 60000 rmmod esp_offload 2>/dev/null && return 0
+	# cached route using it is gone. A buffer received through GRO can
+	# wait on another CPU's deferred-free list, with its secpath and so
+	# an SA, until that CPU receives a packet: each try gives every CPU
+	# one (seen on 6.12-rt with the offload type).
+	busywait 60000 module_unload_try && return 0
 	ksft_diag "esp_offload still in use after a flush: refcnt $(cat /sys/module/esp_offload/refcnt 2>/dev/null)"
 	return 1
 }
