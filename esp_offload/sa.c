@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Per-SA state (see sa.h): a hash table of struct espo_sa keyed by the
- * xfrm_state pointer. Readers on the packet path hold RCU; writers and
- * the view hold espo_sa_lock.
+ * Per-SA state (see sa.h): struct espo_sa in a resizable hash table
+ * keyed by the xfrm_state pointer, so that the packet path's lookup
+ * costs the same with one SA or with tens of thousands. Readers on the
+ * packet path hold RCU. Every SA is also on a list for the views;
+ * writers and the views hold espo_sa_lock.
  */
-#include <linux/hashtable.h>
+#include <linux/list.h>
 #include <linux/random.h>
+#include <linux/rhashtable.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <net/net_namespace.h>
@@ -14,8 +17,15 @@
 #include "crypto_accel/aead.h"
 #include "esp_offload/sa.h"
 
-#define ESPO_SA_HASH_BITS	10
-static DEFINE_HASHTABLE(espo_sa_hash, ESPO_SA_HASH_BITS);
+static const struct rhashtable_params espo_sa_params = {
+	.head_offset		= offsetof(struct espo_sa, node),
+	.key_offset		= offsetof(struct espo_sa, x),
+	.key_len		= sizeof(const struct xfrm_state *),
+	.automatic_shrinking	= true,
+};
+
+static struct rhashtable espo_sa_table;
+static LIST_HEAD(espo_sa_list);
 static DEFINE_SPINLOCK(espo_sa_lock);
 
 /* Per network namespace: the drops of its SAs that have been deleted. */
@@ -30,24 +40,34 @@ static struct pernet_operations espo_sa_net_ops = {
 	.size	= sizeof(struct espo_sa_net),
 };
 
-int espo_sa_pernet_init(void)
+int espo_sa_init(void)
 {
-	return register_pernet_subsys(&espo_sa_net_ops);
+	int err;
+
+	err = rhashtable_init(&espo_sa_table, &espo_sa_params);
+	if (err)
+		return err;
+	err = register_pernet_subsys(&espo_sa_net_ops);
+	if (err)
+		goto err_pernet;
+	return 0;
+
+err_pernet:
+	rhashtable_destroy(&espo_sa_table);
+	return err;
 }
 
-void espo_sa_pernet_exit(void)
+/* At module exit: every SA, and so every entry, is gone by then. */
+void espo_sa_exit(void)
 {
 	unregister_pernet_subsys(&espo_sa_net_ops);
+	rhashtable_destroy(&espo_sa_table);
 }
 
+/* Under RCU. */
 static struct espo_sa *espo_sa_find(const struct xfrm_state *x)
 {
-	struct espo_sa *sa;
-
-	hash_for_each_possible_rcu(espo_sa_hash, sa, node, (unsigned long)x)
-		if (sa->x == x)
-			return sa;
-	return NULL;
+	return rhashtable_lookup(&espo_sa_table, &x, espo_sa_params);
 }
 
 /* Copy what the view prints while x->aead and x->encap are valid. */
@@ -71,6 +91,7 @@ static void espo_sa_snapshot(struct espo_sa *sa, const struct xfrm_state *x)
 int espo_sa_add(struct xfrm_state *x)
 {
 	struct espo_sa *sa = kzalloc(sizeof(*sa), GFP_KERNEL);
+	int err;
 
 	if (!sa)
 		return -ENOMEM;
@@ -78,9 +99,14 @@ int espo_sa_add(struct xfrm_state *x)
 	sa->iv_mask = cpu_to_be64(get_random_u64());
 	espo_sa_snapshot(sa, x);
 	spin_lock_bh(&espo_sa_lock);
-	hash_add_rcu(espo_sa_hash, &sa->node, (unsigned long)x);
+	err = rhashtable_insert_fast(&espo_sa_table, &sa->node,
+				     espo_sa_params);
+	if (!err)
+		list_add_tail(&sa->list, &espo_sa_list);
 	spin_unlock_bh(&espo_sa_lock);
-	return 0;
+	if (err)
+		kfree(sa);
+	return err;
 }
 
 /*
@@ -96,9 +122,13 @@ void espo_sa_del(struct xfrm_state *x)
 	unsigned int i;
 
 	spin_lock_bh(&espo_sa_lock);
+	rcu_read_lock();
 	sa = espo_sa_find(x);
+	rcu_read_unlock();
 	if (sa) {
-		hash_del_rcu(&sa->node);
+		rhashtable_remove_fast(&espo_sa_table, &sa->node,
+				       espo_sa_params);
+		list_del(&sa->list);
 		for (i = 0; i < ESPO_DROP_COUNT; i++)
 			atomic64_add(atomic64_read(&sa->drops[i]),
 				     &sn->retired[i]);
@@ -173,10 +203,9 @@ static void espo_sa_show_one(struct seq_file *m, const struct espo_sa *sa,
 void espo_sa_seq_show(struct seq_file *m, const struct net *net)
 {
 	struct espo_sa *sa;
-	unsigned int bkt;
 
 	spin_lock_bh(&espo_sa_lock);
-	hash_for_each(espo_sa_hash, bkt, sa, node)
+	list_for_each_entry(sa, &espo_sa_list, list)
 		if (!net || sa->net == net)
 			espo_sa_show_one(m, sa, !net);
 	spin_unlock_bh(&espo_sa_lock);
@@ -190,13 +219,13 @@ void espo_sa_netns_show(struct seq_file *m, const struct net *net)
 {
 	struct espo_sa_net *sn = net_generic(net, espo_sa_net_id);
 	u64 drops[ESPO_DROP_COUNT];
-	unsigned int bkt, i, n = 0;
+	unsigned int i, n = 0;
 	struct espo_sa *sa;
 
 	spin_lock_bh(&espo_sa_lock);
 	for (i = 0; i < ESPO_DROP_COUNT; i++)
 		drops[i] = atomic64_read(&sn->retired[i]);
-	hash_for_each(espo_sa_hash, bkt, sa, node) {
+	list_for_each_entry(sa, &espo_sa_list, list) {
 		if (sa->net != net)
 			continue;
 		n++;

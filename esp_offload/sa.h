@@ -6,7 +6,9 @@
  *
  * x->data must stay the SA's crypto_aead (the xfrm core reads it for MTU
  * computations), so this state lives in a table keyed by the xfrm_state
- * pointer, entered in init_state and left in the type's destructor.
+ * pointer (resizable: the lookup per packet does not grow with the
+ * number of SAs), entered in init_state and left in the type's
+ * destructor; a list of them serves the views.
  *
  * Each network namespace also keeps the drops of its SAs that are gone,
  * so that its totals (the SAs' live counters plus those) only grow.
@@ -15,13 +17,15 @@
 #define ESPO_SA_H
 
 #include <crypto/algapi.h>
+#include <linux/rhashtable-types.h>
 #include <linux/seq_file.h>
 #include <net/xfrm.h>
 
 #include "esp_offload/stats.h"
 
 struct espo_sa {
-	struct hlist_node node;
+	struct rhash_head node;
+	struct list_head list;
 	struct rcu_head rcu;
 	const struct xfrm_state *x;	/* the key; the view never follows it */
 	const struct net *net;		/* the SA's namespace, only compared */
@@ -57,7 +61,7 @@ void espo_sa_count_drop(const struct xfrm_state *x, unsigned int reason);
 void espo_sa_seq_show(struct seq_file *m, const struct net *net);
 void espo_sa_netns_show(struct seq_file *m, const struct net *net);
 
-int espo_sa_pernet_init(void);
-void espo_sa_pernet_exit(void);
+int espo_sa_init(void);
+void espo_sa_exit(void);
 
 #endif /* ESPO_SA_H */

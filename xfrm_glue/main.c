@@ -65,9 +65,9 @@ static int __init espo_init(void)
 	err = espo_stats_init();
 	if (err)
 		goto err_stats;
-	err = espo_sa_pernet_init();
+	err = espo_sa_init();
 	if (err)
-		goto err_sa_pernet;
+		goto err_sa;
 	err = espo_procfs_init();
 	if (err)
 		goto err_procfs;
@@ -104,8 +104,8 @@ err_type4:
 	espo_debugfs_exit();
 	espo_procfs_exit();
 err_procfs:
-	espo_sa_pernet_exit();
-err_sa_pernet:
+	espo_sa_exit();
+err_sa:
 	espo_stats_exit();
 err_stats:
 	espo_exclusive_exit();
@@ -125,7 +125,7 @@ static void __exit espo_exit(void)
 	rcu_barrier();
 	espo_debugfs_exit();
 	espo_procfs_exit();
-	espo_sa_pernet_exit();
+	espo_sa_exit();
 	espo_stats_exit();
 	espo_exclusive_exit();
 	pr_info("unloaded\n");
