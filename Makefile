@@ -28,6 +28,8 @@
 #                        (TIME_SCALE defaults to 6 there)
 #   make demo            the strongSwan gateway demo in a VM
 #   make bench           benchmark against the stock esp4/esp6
+#   make bench-scale     10,000 SAs: install rate, memory per SA, views,
+#                        traffic spread over 1,000 SAs against one SA
 #   make style           checkpatch on every C file
 #   make dkms-install    copy the source to /usr/src/esp-offload-<version>,
 #                        register it with DKMS and build, sign and
@@ -153,6 +155,9 @@ demo: module
 bench: module
 	scripts/bench
 
+bench-scale: module
+	scripts/bench-scale
+
 style:
 	@test -f "$(CHECKPATCH)" || { echo "checkpatch.pl not found: run scripts/setup" >&2; exit 1; }
 	@out=$$(git ls-files '*.c' '*.h' | xargs perl $(CHECKPATCH) --no-tree --terse --file \
@@ -165,4 +170,4 @@ sparse:
 	$(MAKE) -C $(KDIR) M=$(ENGINE) C=2 modules
 	$(MAKE) -C $(KDIR) M=$(NIC) C=2 modules
 
-.PHONY: all module module-debug install dkms-install dkms-remove deb clean clean-objects check check-all check-debug demo bench style sparse
+.PHONY: all module module-debug install dkms-install dkms-remove deb clean clean-objects check check-all check-debug demo bench bench-scale style sparse
