@@ -50,6 +50,8 @@ PWD := $(CURDIR)
 ENGINE := $(PWD)/selftests/espo_engine
 # The test-only NIC with ESP crypto offload (selftests/esp_nic.sh), the same way.
 NIC := $(PWD)/selftests/espo_nic
+# The test-only slow-loading stand-in for esp4 (selftests/esp_exclusive.sh).
+RIVAL := $(PWD)/selftests/espo_rival
 CHECKPATCH ?= $(firstword $(wildcard /usr/src/linux-source-*/scripts/checkpatch.pl) \
 		$(KDIR)/scripts/checkpatch.pl)
 # The datapath tests, run on the PREEMPT_RT flavour by check-all.
@@ -88,8 +90,10 @@ module:
 	$(MAKE) -C $(KDIR) M=$(PWD) modules
 	$(if $(HAVE_ENGINE),$(MAKE) -C $(KDIR) M=$(ENGINE) modules)
 	$(if $(HAVE_NIC),$(MAKE) -C $(KDIR) M=$(NIC) modules)
-	@mkdir -p .build/ko/$(KVER) && cp esp_offload.ko $(if $(HAVE_ENGINE),$(ENGINE)/espo_engine.ko) \
-		$(if $(HAVE_NIC),$(NIC)/espo_nic.ko) .build/ko/$(KVER)/
+	$(MAKE) -C $(KDIR) M=$(RIVAL) modules
+	@mkdir -p .build/ko/$(KVER)/rival && cp esp_offload.ko $(if $(HAVE_ENGINE),$(ENGINE)/espo_engine.ko) \
+		$(if $(HAVE_NIC),$(NIC)/espo_nic.ko) .build/ko/$(KVER)/ && \
+		cp $(RIVAL)/esp4.ko .build/ko/$(KVER)/rival/
 
 module-debug:
 	$(MAKE) -C $(KDIR) M=$(PWD) ESPO_DEBUG=1 modules
@@ -135,6 +139,7 @@ clean:
 	$(MAKE) -C $(KDIR) M=$(PWD) clean
 	$(MAKE) -C $(KDIR) M=$(ENGINE) clean
 	$(MAKE) -C $(KDIR) M=$(NIC) clean
+	$(MAKE) -C $(KDIR) M=$(RIVAL) clean
 	rm -rf .build
 
 # esp_package installs the Debian package: `make check T=esp_package`
@@ -169,5 +174,6 @@ sparse:
 	$(MAKE) -C $(KDIR) M=$(PWD) C=2 modules
 	$(MAKE) -C $(KDIR) M=$(ENGINE) C=2 modules
 	$(MAKE) -C $(KDIR) M=$(NIC) C=2 modules
+	$(MAKE) -C $(KDIR) M=$(RIVAL) C=2 modules
 
 .PHONY: all module module-debug install dkms-install dkms-remove deb clean clean-objects check check-all check-debug demo bench bench-scale style sparse

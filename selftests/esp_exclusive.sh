@@ -14,7 +14,18 @@ SA="src 192.0.2.1 dst 192.0.2.2 proto esp spi 0x7001 mode transport aead rfc4106
 
 since() { dmesg | tail -n +$((DMESG_MARK + 1)); }
 
-ksft_plan 10
+# The test-only stand-in for esp4 that holds in its init (espo_rival).
+rival_pick_ko() {
+	local k=$REPO/selftests/espo_rival/esp4.ko
+	if [ "$(modinfo -F vermagic "$k" 2>/dev/null | cut -d' ' -f1)" != "$(uname -r)" ]; then
+		k=$REPO/.build/ko/$(uname -r)/rival/esp4.ko
+	fi
+	echo "$k"
+}
+RIVAL_KO=$(rival_pick_ko)
+rival_state() { cat /sys/module/esp4/initstate 2>/dev/null; }
+
+ksft_plan 14
 dmesg_mark
 
 # (a) esp4 first: esp_offload refuses with EBUSY and says what to do.
@@ -93,5 +104,38 @@ for ((i = 0; i < rounds; i++)); do
 done
 ksft_diag "$rounds concurrent loads: esp4 won $esp4_won, esp_offload won $((rounds - esp4_won - both - neither)), neither $neither, both $both"
 ksft_check "concurrent modprobe esp4 / insmod esp_offload: never both loaded" test $both = 0
+
+# (f) The same window held open: a stand-in for esp4 waits in its init,
+# past the loader's notification and before its ESP type exists. An
+# esp_offload loaded then must refuse, naming it; the stand-in then
+# registers its type, and the core has no second ESP type to warn about.
+if [ ! -e "$RIVAL_KO" ]; then
+	for i in 1 2 3 4; do ksft_skip_case "rival stand-in $i" "esp4.ko stand-in not built (make)"; done
+else
+	dmesg_mark
+	insmod "$RIVAL_KO" hold_ms=$(scale 120000) &
+	rival=$!
+	if busywait 30000 bash -c '[ "$(cat /sys/module/esp4/initstate 2>/dev/null)" = coming ]'; then
+		ksft_pass "the stand-in holds in its init (initstate coming)"
+	else
+		ksft_fail "the stand-in holds in its init (initstate coming)" "initstate: $(rival_state)"
+	fi
+	out=$(insmod "$MODULE_KO" 2>&1)
+	rc=$? state=$(rival_state)
+	echo 1 > /sys/module/esp4/parameters/release
+	wait $rival
+	rival_rc=$?
+	if [ $rc != 0 ] && [ "$state" = coming ] &&
+	   since | grep -q "esp4 is loaded or being loaded or unloaded: remove every ESP SA"; then
+		ksft_pass "rival mid-load: esp_offload refuses, naming it"
+	else
+		ksft_fail "rival mid-load: esp_offload refuses, naming it" \
+			"insmod rc $rc, stand-in $state at the time: $out"
+	fi
+	ksft_check "the stand-in then registers its ESP type and stays loaded" \
+		bash -c "[ $rival_rc = 0 ] && [ \"\$(cat /sys/module/esp4/initstate)\" = live ] && ! grep -q '^esp_offload ' /proc/modules"
+	busywait 10000 rmmod esp4
+	ksft_check "the stand-in unloads" bash -c "! grep -q '^esp4 ' /proc/modules"
+fi
 ksft_check "dmesg clean" dmesg_clean
 ksft_exit
