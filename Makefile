@@ -28,6 +28,7 @@
 #                        (TIME_SCALE defaults to 6 there)
 #   make demo            the strongSwan gateway demo in a VM
 #   make bench           benchmark against the stock esp4/esp6
+#                        (BENCH_ARGS="--rounds 8" for more rounds)
 #   make style           checkpatch on every C file
 #   make dkms-install    copy the source to /usr/src/esp-offload-<version>,
 #                        register it with DKMS and build, sign and
@@ -151,7 +152,7 @@ demo: module
 	scripts/demo
 
 bench: module
-	scripts/bench
+	scripts/bench $(BENCH_ARGS)
 
 style:
 	@test -f "$(CHECKPATCH)" || { echo "checkpatch.pl not found: run scripts/setup" >&2; exit 1; }
