@@ -28,6 +28,7 @@
 #                        (TIME_SCALE defaults to 6 there)
 #   make demo            the strongSwan gateway demo in a VM
 #   make bench           benchmark against the stock esp4/esp6
+#                        (BENCH_ARGS="--rounds 8" for more rounds)
 #   make bench-scale     10,000 SAs: install rate, memory per SA, views,
 #                        traffic spread over 1,000 SAs against one SA
 #   make style           checkpatch on every C file
@@ -158,7 +159,7 @@ demo: module
 	scripts/demo
 
 bench: module
-	scripts/bench
+	scripts/bench $(BENCH_ARGS)
 
 bench-scale: module
 	scripts/bench-scale
