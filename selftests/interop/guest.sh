@@ -143,14 +143,26 @@ setup_variant() {
 	ip xfrm policy add src "$theirs" dst "$mine" dir in \
 		tmpl src "$ot" dst "$om" proto esp reqid $((i + 1)) mode "$mode"
 	echo "$theirs" > "/tmp/peer.$i"
+	echo "$mine" > "/tmp/mine.$i"
 }
 
-# NAT-T needs what an IKE daemon would hold: a UDP_ENCAP socket on 4500.
+# NAT-T needs what an IKE daemon would hold: a UDP_ENCAP socket on 4500,
+# with per-socket policies that let its datagrams bypass the SPD (as
+# lib.sh's espinudp_socket): the core checks the inbound policy before
+# the socket's ESP hook, and the variant's policy covers all traffic
+# between its two addresses, the ESP-in-UDP datagrams too.
 /usr/bin/python3 -c '
-import socket, signal
+import signal, socket, struct
+INF = (1 << 64) - 1
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for d in (0, 1):            # XFRM_POLICY_IN, XFRM_POLICY_OUT: allow, no template
+    sel = struct.pack("@16s16sHHHHHBBBiI", b"", b"", 0, 0, 0, 0,
+                      socket.AF_INET, 0, 0, 0, 0, 0)
+    pol = sel + struct.pack("@8Q4QIIBBBBxxxx", *([INF] * 8), 0, 0, 0, 0,
+                            0, 0, d, 0, 0, 0)
+    s.setsockopt(socket.IPPROTO_IP, 17, pol)    # IP_XFRM_POLICY
 s.bind(("0.0.0.0", 4500))
-s.setsockopt(socket.IPPROTO_UDP, 100, 2)
+s.setsockopt(socket.IPPROTO_UDP, 100, 2)        # UDP_ENCAP: ESPINUDP
 signal.pause()' &
 
 n=${#VARIANTS[@]}
@@ -174,15 +186,20 @@ echo "# $role side ready"
 # Both sides ready (the peer may already have moved on to sending).
 wait_peer ready sent done 600
 
+# send I: the file to the peer over variant I, from this side's address
+# of the variant: the policies cover those two addresses only, and the
+# source address the kernel would pick among the many on the link is
+# not always the variant's (then the data would go unprotected).
 send() {
-	local i=$1 dst tries
-	dst=$(cat "/tmp/peer.$i")
-	case $dst in *:*) dst="[$dst]" ;; esac
+	local i=$1 dst src tries
+	dst=$(cat "/tmp/peer.$i") src=$(cat "/tmp/mine.$i")
+	case $dst in *:*) dst="[$dst]" src="[$src]" ;; esac
 	# The peer listens already; a retry only covers neighbour discovery
 	# and a lost first SYN, each attempt bounded.
 	for tries in 1 2 3; do
 		timeout "$(scale 120)" socat -u OPEN:/tmp/data \
-			"TCP:$dst:$((6000 + i)),connect-timeout=$(scale 20)" 2>/dev/null && return 0
+			"TCP:$dst:$((6000 + i)),bind=$src,connect-timeout=$(scale 20)" 2>/dev/null &&
+			return 0
 	done
 	return 1
 }
@@ -195,14 +212,30 @@ done
 echo sent > "$state"
 echo "# $role side sent"
 
-# Judge what arrived, once the peer says it has sent everything.
+# sa_packets: the packets count of `ip -s xfrm state` (one SA) on stdin.
+sa_packets() {
+	awk '/lifetime current:/ { c = 1; next }
+	     c && /\(bytes\)/ { gsub(/[(),]/, " "); print $3 + 0; exit }'
+}
+
+# Judge what arrived, once the peer says it has sent everything: the
+# file whole, and this side's inbound SA of the variant counted packets
+# (the data came through ESP, not around it).
 wait_peer sent done 900
 for ((i = 0; i < n; i++)); do
 	name=${VARIANTS[$i]%% *}
-	if slowwait 30 bash -c "[ \"\$(sha256sum < /tmp/recv.$i)\" = '$want' ]"; then
+	spi_in=$((0x1000 + i * 2))
+	[ $me = a ] && spi_in=$((spi_in + 1))
+	whole= pk=
+	slowwait 30 bash -c "[ \"\$(sha256sum < /tmp/recv.$i)\" = '$want' ]" && whole=1
+	pk=$(ip -s xfrm state list spi $spi_in | sa_packets)
+	if [ -n "$whole" ] && [ "${pk:-0}" -gt 0 ]; then
 		echo "ok - interop $name $peer->$me ($([ $me = a ] && echo stock-\>module || echo module-\>stock))" >> "$tap"
 	else
-		echo "# $name: received $(stat -c %s /tmp/recv.$i 2>/dev/null || echo no) bytes, sha256 $(sha256sum < /tmp/recv.$i 2>/dev/null | cut -c1-16), want $(stat -c %s /tmp/data) bytes ${want:0:16}" >> "$tap"
+		[ -n "$whole" ] ||
+			echo "# $name: received $(stat -c %s /tmp/recv.$i 2>/dev/null || echo no) bytes, sha256 $(sha256sum < /tmp/recv.$i 2>/dev/null | cut -c1-16), want $(stat -c %s /tmp/data) bytes ${want:0:16}" >> "$tap"
+		[ "${pk:-0}" -gt 0 ] ||
+			echo "# $name: inbound SA $(printf 0x%08x $spi_in) counted no packet: the data did not come through ESP" >> "$tap"
 		echo "not ok - interop $name $peer->$me" >> "$tap"
 	fi
 done
