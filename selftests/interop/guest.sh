@@ -21,8 +21,9 @@
 # of their SAs.
 #
 # The two sides never guess at each other's progress: each publishes its
-# state ("setup", "ready", "sent", "done" or "failed: why") on a control
-# port over addresses no policy covers, and each step waits, with a
+# state ("setup", "ready", "nicsent", "nicdone", "sent", "done" or
+# "failed: why") on a control port over addresses no policy covers, and
+# each step waits, with a
 # bound, for the peer to reach the state it needs. A side that cannot go
 # on says "failed" (the peer stops at once) and exits 3; the host then
 # stops the other VM too.
