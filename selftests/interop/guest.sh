@@ -23,10 +23,9 @@
 # The two sides never guess at each other's progress: each publishes its
 # state ("setup", "ready", "nicsent", "nicdone", "sent", "done" or
 # "failed: why") on a control port over addresses no policy covers, and
-# each step waits, with a
-# bound, for the peer to reach the state it needs. A side that cannot go
-# on says "failed" (the peer stops at once) and exits 3; the host then
-# stops the other VM too.
+# each step waits, with a bound, for the peer to reach the state it
+# needs. A side that cannot go on says "failed" (the peer stops at once)
+# and exits 3; the host then stops the other VM too.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 role=$1
 here=$(cd "$(dirname "$0")" && pwd)
