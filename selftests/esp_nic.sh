@@ -200,7 +200,7 @@ flush_deferred() {
 	done
 }
 
-ksft_plan 38
+ksft_plan 45
 dmesg_mark
 module_load offload_type=1 || ksft_skip_all "cannot load esp_offload offload_type=1"
 insmod "$NIC_KO" max_sas=2 || ksft_skip_all "cannot load espo_nic.ko"
@@ -343,6 +343,130 @@ flush_deferred
 netns_cleanup
 nic_unload
 ksft_check "espo_nic unloads" eval "! module_loaded espo_nic"
+
+# --- pairs=2: two NICs at once ----------------------------------------------
+# Out-of-range pair counts are refused with a message. Then enic0/enic1
+# and enic2/enic3 carry one offloaded transfer each, at the same time:
+# each device's ethtool -S counts only its own pair's traffic (what one
+# end encrypted, its peer decrypted, and no more; each SA table holds its
+# pair's SAs only).
+dmesg_mark
+ksft_check "pairs=0 and pairs=9 refused, with a message" eval \
+	"! insmod $NIC_KO pairs=0 2>/dev/null && ! insmod $NIC_KO pairs=9 2>/dev/null &&
+	 dmesg_since | grep -q 'pairs=9 refused: 1 to 8 device pairs'"
+# pair2_sas NS P A|B DEV: the SAs (offloaded to DEV) and policies of pair
+# P (0 or 1) on side A or B.
+pair2_sas() {
+	local ns=$1 p=$2 side=$3 dev=$4 a b spi dir_ab dir_ba
+	a=198.18.$p.1 b=198.18.$p.2 spi=$((0x7001 + p * 16))
+	[ "$side" = A ] && dir_ab=out dir_ba=in || dir_ab=in dir_ba=out
+	ip -n "$ns" xfrm state add src $a dst $b proto esp spi $spi reqid $((10 + p)) \
+		mode transport aead "$GCM" "$KEY_AB" 128 offload dev "$dev" dir $dir_ab &&
+	ip -n "$ns" xfrm state add src $b dst $a proto esp spi $((spi + 1)) \
+		reqid $((10 + p)) mode transport aead "$GCM" "$KEY_BA" 128 \
+		offload dev "$dev" dir $dir_ba || return 1
+	[ "$side" = B ] && { a=198.18.$p.2 b=198.18.$p.1; }
+	ip -n "$ns" xfrm policy add src $a dst $b dir out \
+		tmpl proto esp reqid $((10 + p)) mode transport &&
+	ip -n "$ns" xfrm policy add src $b dst $a dir in \
+		tmpl proto esp reqid $((10 + p)) mode transport
+}
+# sas_packets DEV DIR: the packets of DEV's offloaded SAs of one direction.
+sas_packets() {
+	awk -v d="$2" '$6 == d { n += $NF } END { print n + 0 }' \
+		"/sys/kernel/debug/espo_nic/$1"
+}
+# p2_read: every device's counters now, in P2_<counter>_<device> and
+# P2_out_/P2_in_<device> (its SAs' packets per direction).
+p2_read() {
+	local d ns c
+	for d in 0 1 2 3; do
+		ns=$NS_A
+		[ $((d % 2)) = 1 ] && ns=$NS_B
+		for c in ipsec_tx_pkts ipsec_rx_pkts ipsec_sa_add; do
+			printf -v "P2_${c}_$d" %s "$(nic_stat "$ns" enic$d $c)"
+		done
+		printf -v "P2_out_$d" %s "$(sas_packets enic$d out)"
+		printf -v "P2_in_$d" %s "$(sas_packets enic$d in)"
+	done
+}
+# p2_settled: read, and each end's encryptions match its peer's decryptions.
+p2_settled() {
+	p2_read
+	[ "$P2_ipsec_tx_pkts_0" = "$P2_ipsec_rx_pkts_1" ] &&
+	[ "$P2_ipsec_tx_pkts_1" = "$P2_ipsec_rx_pkts_0" ] &&
+	[ "$P2_ipsec_tx_pkts_2" = "$P2_ipsec_rx_pkts_3" ] &&
+	[ "$P2_ipsec_tx_pkts_3" = "$P2_ipsec_rx_pkts_2" ]
+}
+if insmod "$NIC_KO" pairs=2 && netns_new NS_A a && netns_new NS_B b &&
+   ip link set enic0 netns "$NS_A" && ip link set enic2 netns "$NS_A" &&
+   ip link set enic1 netns "$NS_B" && ip link set enic3 netns "$NS_B"; then
+	for p in 0 1; do
+		ip -n "$NS_A" addr add 198.18.$p.1/24 dev enic$((2 * p))
+		ip -n "$NS_B" addr add 198.18.$p.2/24 dev enic$((2 * p + 1))
+		ip -n "$NS_A" link set enic$((2 * p)) up
+		ip -n "$NS_B" link set enic$((2 * p + 1)) up
+	done
+	if pair2_sas "$NS_A" 0 A enic0 && pair2_sas "$NS_B" 0 B enic1 &&
+	   pair2_sas "$NS_A" 1 A enic2 && pair2_sas "$NS_B" 1 B enic3 &&
+	   busywait 15000 ping_ok "$NS_A" 198.18.0.2 1 &&
+	   busywait 15000 ping_ok "$NS_A" 198.18.1.2 1; then
+		# 100 kB over pair 0, 200 kB over pair 1, so that the counts
+		# differ (CI's time is short: no more than that).
+		PAYLOAD1=$PAYLOAD.1 PAYLOAD2=$PAYLOAD.2
+		on_exit rm -f "$PAYLOAD1" "$PAYLOAD2"
+		head -c 100000 "$PAYLOAD" > "$PAYLOAD1"
+		head -c 200000 "$PAYLOAD" > "$PAYLOAD2"
+		tcp_transfer "$NS_A" "$NS_B" 198.18.1.2 "$PAYLOAD2" 5571 &
+		pid=$!
+		tcp_transfer "$NS_A" "$NS_B" 198.18.0.2 "$PAYLOAD1" 5570
+		ok0=$?
+		wait $pid
+		ok1=$?
+		ksft_check "pairs=2: TCP over both pairs at once, sha256 matches" \
+			test "$ok0" = 0 -a "$ok1" = 0
+		# The counters settle once the last ACKs are through.
+		busywait 10000 p2_settled
+		ksft_diag "pairs=2: tx/rx enic0 $P2_ipsec_tx_pkts_0/$P2_ipsec_rx_pkts_0" \
+			"enic1 $P2_ipsec_tx_pkts_1/$P2_ipsec_rx_pkts_1" \
+			"enic2 $P2_ipsec_tx_pkts_2/$P2_ipsec_rx_pkts_2" \
+			"enic3 $P2_ipsec_tx_pkts_3/$P2_ipsec_rx_pkts_3"
+		ksft_check "pairs=2: every device did crypto both ways, two SAs each" \
+			test "$P2_ipsec_tx_pkts_0" -gt 0 -a "$P2_ipsec_rx_pkts_0" -gt 0 \
+			-a "$P2_ipsec_tx_pkts_1" -gt 0 -a "$P2_ipsec_rx_pkts_1" -gt 0 \
+			-a "$P2_ipsec_tx_pkts_2" -gt 0 -a "$P2_ipsec_rx_pkts_2" -gt 0 \
+			-a "$P2_ipsec_tx_pkts_3" -gt 0 -a "$P2_ipsec_rx_pkts_3" -gt 0 \
+			-a "$P2_ipsec_sa_add_0$P2_ipsec_sa_add_1$P2_ipsec_sa_add_2$P2_ipsec_sa_add_3" = 2222
+		ksft_check "pairs=2: what each end encrypted, its own peer decrypted" \
+			test "$P2_ipsec_tx_pkts_0" = "$P2_ipsec_rx_pkts_1" \
+			-a "$P2_ipsec_tx_pkts_1" = "$P2_ipsec_rx_pkts_0" \
+			-a "$P2_ipsec_tx_pkts_2" = "$P2_ipsec_rx_pkts_3" \
+			-a "$P2_ipsec_tx_pkts_3" = "$P2_ipsec_rx_pkts_2" \
+			-a "$P2_ipsec_tx_pkts_0" != "$P2_ipsec_tx_pkts_2"
+		ksft_check "pairs=2: each device's counters are its own SAs' packets" \
+			test "$P2_ipsec_tx_pkts_0" = "$P2_out_0" -a "$P2_ipsec_rx_pkts_0" = "$P2_in_0" \
+			-a "$P2_ipsec_tx_pkts_1" = "$P2_out_1" -a "$P2_ipsec_rx_pkts_1" = "$P2_in_1" \
+			-a "$P2_ipsec_tx_pkts_2" = "$P2_out_2" -a "$P2_ipsec_rx_pkts_2" = "$P2_in_2" \
+			-a "$P2_ipsec_tx_pkts_3" = "$P2_out_3" -a "$P2_ipsec_rx_pkts_3" = "$P2_in_3"
+		ksft_check "pairs=2: each SA table holds its own pair's SAs only" eval \
+			"! grep -q 'spi 0x0000701[12]' /sys/kernel/debug/espo_nic/enic0 &&
+			 ! grep -q 'spi 0x0000701[12]' /sys/kernel/debug/espo_nic/enic1 &&
+			 ! grep -q 'spi 0x0000700[12]' /sys/kernel/debug/espo_nic/enic2 &&
+			 ! grep -q 'spi 0x0000700[12]' /sys/kernel/debug/espo_nic/enic3"
+	else
+		for _ in $(seq 5); do ksft_fail "pairs=2: SAs and policies installed"; done
+	fi
+	xfrm_flush "$NS_A" "$NS_B"
+else
+	for _ in $(seq 5); do ksft_fail "pairs=2: espo_nic loaded, devices in namespaces"; done
+fi
+for cpu in $(seq 0 $(($(nproc) - 1))); do
+	taskset -c "$cpu" ip netns exec "$NS_A" ping -q -c 1 -W 1 198.18.0.2 >/dev/null
+done
+netns_cleanup
+nic_unload
+ksft_check "pairs=2: espo_nic unloads, no device left" eval \
+	"! module_loaded espo_nic && ! ip link show enic3 >/dev/null 2>&1"
 ksft_check "stock esp4/esp6 never loaded" stock_esp_absent
 ksft_check "dmesg clean" dmesg_clean
 ksft_exit

@@ -26,13 +26,17 @@
  * mask), so each request completes inline in the transmit path, which
  * runs with bottom halves off.
  *
- * Parameters: max_sas (SA table size per device; SAs beyond it are
- * refused with -EOPNOTSUPP, so the core processes them in software),
+ * Parameters: pairs (1 to 8; each device has its own SA table and
+ * counters), max_sas (SA table size per device, at most 1024; SAs beyond
+ * it are refused with -EOPNOTSUPP, so the core processes them in
+ * software),
  * corrupt_icv (corrupt the ICV of the next N packets encrypted here),
  * ok_max_len (xdo_dev_offload_ok refuses packets longer than this, so
  * the core encrypts them in software). Counters: ethtool -S. Offloaded
  * SAs: /sys/kernel/debug/espo_nic/<device>.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <crypto/aead.h>
 #include <linux/debugfs.h>
 #include <linux/etherdevice.h>
@@ -57,6 +61,7 @@
 /* SPI, high and low sequence number halves (ESN). */
 #define ESPO_NIC_AAD_MAX	12
 #define ESPO_NIC_MAX_PAIRS	8
+#define ESPO_NIC_MAX_SAS	1024
 
 static unsigned int espo_nic_pairs = 1;
 module_param_named(pairs, espo_nic_pairs, uint, 0444);
@@ -64,7 +69,7 @@ MODULE_PARM_DESC(pairs, "device pairs to create (enic0/enic1, ...; 1 to 8, defau
 
 static unsigned int espo_nic_max_sas = 4;
 module_param_named(max_sas, espo_nic_max_sas, uint, 0444);
-MODULE_PARM_DESC(max_sas, "offloaded SAs per device; more are refused (default 4)");
+MODULE_PARM_DESC(max_sas, "offloaded SAs per device, up to 1024; more are refused (default 4)");
 
 static unsigned int espo_nic_corrupt_icv;
 module_param_named(corrupt_icv, espo_nic_corrupt_icv, uint, 0644);
@@ -898,8 +903,16 @@ static int __init espo_nic_init(void)
 	unsigned int i;
 	int err;
 
-	if (!espo_nic_pairs || espo_nic_pairs > ESPO_NIC_MAX_PAIRS)
+	if (!espo_nic_pairs || espo_nic_pairs > ESPO_NIC_MAX_PAIRS) {
+		pr_err("pairs=%u refused: 1 to %u device pairs\n",
+		       espo_nic_pairs, ESPO_NIC_MAX_PAIRS);
 		return -EINVAL;
+	}
+	if (espo_nic_max_sas > ESPO_NIC_MAX_SAS) {
+		pr_err("max_sas=%u refused: at most %u SAs per device\n",
+		       espo_nic_max_sas, ESPO_NIC_MAX_SAS);
+		return -EINVAL;
+	}
 	espo_nic_ndevs = 2 * espo_nic_pairs;
 	espo_nic_devs = kcalloc(espo_nic_ndevs, sizeof(*espo_nic_devs),
 				GFP_KERNEL);
