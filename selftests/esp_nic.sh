@@ -36,16 +36,6 @@
 
 require_cmd socat ethtool
 
-# The test NIC built for the running kernel, as espo_pick_ko finds
-# esp_offload.ko.
-nic_pick_ko() {
-	local k=$REPO/selftests/espo_nic/espo_nic.ko
-	if [ "$(modinfo -F vermagic "$k" 2>/dev/null | cut -d' ' -f1)" != "$(uname -r)" ] &&
-	   [ -e "$REPO/.build/ko/$(uname -r)/espo_nic.ko" ]; then
-		k=$REPO/.build/ko/$(uname -r)/espo_nic.ko
-	fi
-	echo "$k"
-}
 NIC_KO=${ESPO_NIC_KO:-$(nic_pick_ko)}
 NIC_PARAMS=/sys/module/espo_nic/parameters
 KEY_AB=$KEY256
@@ -54,18 +44,8 @@ KEY_BA=${KEY256/0x01/0x51}
 [ -e "$NIC_KO" ] || ksft_skip_all "espo_nic.ko not built (make)"
 test_payload 400000 31
 
-nic_unload() {
-	module_loaded espo_nic || return 0
-	busywait 10000 rmmod espo_nic 2>/dev/null
-}
 on_exit module_unload
 on_exit nic_unload
-
-# nic_stat NS DEV NAME: one of the NIC's ethtool -S counters.
-nic_stat() {
-	ip netns exec "$1" ethtool -S "$2" 2>/dev/null |
-		awk -v n="$3:" '$1 == n { print $2; f = 1 } END { if (!f) print 0 }'
-}
 
 # The NIC counters the cases look at: KEY -> "SIDE DEVICE COUNTER".
 declare -A NICSTAT=(

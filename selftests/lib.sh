@@ -353,6 +353,31 @@ kprobe_del() {
 	echo "-:$1" >> "$KPROBE_DIR/kprobe_events"
 }
 
+# --- the test NIC ----------------------------------------------------------
+
+# nic_pick_ko: the test NIC espo_nic.ko built for the running kernel,
+# found as espo_pick_ko finds esp_offload.ko.
+nic_pick_ko() {
+	local k=$REPO/selftests/espo_nic/espo_nic.ko
+	if [ "$(modinfo -F vermagic "$k" 2>/dev/null | cut -d' ' -f1)" != "$(uname -r)" ] &&
+	   [ -e "$REPO/.build/ko/$(uname -r)/espo_nic.ko" ]; then
+		k=$REPO/.build/ko/$(uname -r)/espo_nic.ko
+	fi
+	echo "$k"
+}
+
+# nic_unload: remove espo_nic (its devices and their SAs go with it).
+nic_unload() {
+	module_loaded espo_nic || return 0
+	busywait 10000 rmmod espo_nic 2>/dev/null
+}
+
+# nic_stat NS DEV NAME: one of the NIC's ethtool -S counters.
+nic_stat() {
+	ip netns exec "$1" ethtool -S "$2" 2>/dev/null |
+		awk -v n="$3:" '$1 == n { print $2; f = 1 } END { if (!f) print 0 }'
+}
+
 # --- payloads -------------------------------------------------------------
 
 # make_payload FILE BYTES [SEED]: deterministic pseudo-random data.
