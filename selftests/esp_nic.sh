@@ -20,7 +20,9 @@
 #    large packets and the module encrypts those in software, the peer's
 #    NIC still decrypts them;
 #  - an ICV the NIC corrupts on TX fails on the offloaded receiver:
-#    ipsec_rx_drop_auth and XfrmInStateProtoError count it;
+#    ipsec_rx_drop_auth and XfrmInStateProtoError count it, and so does
+#    the module's drop_icv (module-wide, per SA and per namespace),
+#    although the core drops such a packet before the ESP type sees it;
 #  - one side offloaded, the other in software: a TCP transfer both
 #    ways through the bytes of each (what espo_nic encrypts, the
 #    module's software path decrypts, and the reverse);
@@ -55,7 +57,7 @@ declare -A NICSTAT=(
 	[a_corrupt]="A enic0 ipsec_tx_icv_corrupted"
 	[a_okno]="A enic0 ipsec_offload_ok_no" [a_refused]="A enic0 ipsec_sa_refused"
 )
-MODSTAT="tx_packets tx_device rx_device"
+MODSTAT="tx_packets tx_device rx_device drop_icv"
 
 # stat_now KEY: a NIC counter (a_tx, ...) or a module counter (m_NAME).
 stat_now() {
@@ -69,6 +71,22 @@ stat_now() {
 	nic_stat "$ns" "$dev" "$name"
 }
 
+# ns_drop_icv NS: the module's drop_icv total of a namespace.
+ns_drop_icv() {
+	ip netns exec "$1" awk '$1 == "drop_icv" { print $2 }' /proc/net/esp_offload/stats
+}
+
+# sa_drop_icv NS SPI: the module's drop_icv of one SA (SPI as 0x%08x).
+sa_drop_icv() {
+	ip netns exec "$1" awk -v spi="$2" '{
+		for (i = 1; i < NF; i++) {
+			if ($i == "spi") s = $(i + 1)
+			if ($i == "drop_icv") d = $(i + 1)
+		}
+		if (s == spi) print d
+	}' /proc/net/esp_offload/sas
+}
+
 # snapshot: every counter now, in S0[KEY]; moved KEY: how far it went since.
 declare -A S0
 snapshot() {
@@ -76,6 +94,7 @@ snapshot() {
 	for k in "${!NICSTAT[@]}"; do S0[$k]=$(stat_now "$k"); done
 	for k in $MODSTAT; do S0[m_$k]=$(stat_now "m_$k"); done
 	PROTOERR0=$(xfrm_stat "$NS_B" XfrmInStateProtoError)
+	NSICV0=$(ns_drop_icv "$NS_B")
 }
 moved() { echo $(($(stat_now "$1") - ${S0[$1]})); }
 
@@ -180,7 +199,7 @@ flush_deferred() {
 	done
 }
 
-ksft_plan 38
+ksft_plan 40
 dmesg_mark
 module_load offload_type=1 || ksft_skip_all "cannot load esp_offload offload_type=1"
 insmod "$NIC_KO" max_sas=2 || ksft_skip_all "cannot load espo_nic.ko"
@@ -236,14 +255,19 @@ if sas 1 1; then
 
 	# An ICV the NIC corrupts: the offloaded receiver reports it failed.
 	snapshot
+	sa_icv0=$(sa_drop_icv "$NS_B" 0x00005001)
 	echo 2 > $NIC_PARAMS/corrupt_icv
 	ip netns exec "$NS_A" ping -q -c 4 -i 0.2 -W 1 192.0.2.2 >/dev/null
 	ksft_eq "ICV corruption: enic0 corrupted 2" 2 "$(moved a_corrupt)"
 	ksft_eq "ICV corruption: enic1 ipsec_rx_drop_auth counted 2" 2 "$(moved b_auth)"
 	ksft_eq "ICV corruption: XfrmInStateProtoError counted 2" 2 \
 		$(($(xfrm_stat "$NS_B" XfrmInStateProtoError) - PROTOERR0))
+	# The module counts what the NIC reported, before the core drops it.
+	ksft_eq "ICV corruption: module drop_icv counted 2" 2 "$(moved m_drop_icv)"
+	ksft_eq "ICV corruption: drop_icv 2 on B's SA 0x5001 and in B's namespace" "2 2" \
+		"$(($(sa_drop_icv "$NS_B" 0x00005001) - sa_icv0)) $(($(ns_drop_icv "$NS_B") - NSICV0))"
 else
-	for _ in $(seq 12); do ksft_fail "offloaded: SAs and policies installed"; done
+	for _ in $(seq 14); do ksft_fail "offloaded: SAs and policies installed"; done
 fi
 xfrm_flush "$NS_A" "$NS_B"
 
