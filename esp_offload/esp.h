@@ -25,6 +25,7 @@ int espo_output_xmit(struct xfrm_state *x, struct sk_buff *skb, u8 proto,
 int espo_output_xmit_hw(struct xfrm_state *x, struct sk_buff *skb, u8 proto,
 			u64 seq);
 int espo_input_tail(struct xfrm_state *x, struct sk_buff *skb);
+void espo_input_device_verdict(struct sk_buff *skb);
 
 int espo_icmp4_err(struct sk_buff *skb, u32 info);
 int espo_icmp6_err(struct sk_buff *skb, struct inet6_skb_parm *opt,

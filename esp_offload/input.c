@@ -205,6 +205,41 @@ int espo_input_tail(struct xfrm_state *x, struct sk_buff *skb)
 	return nexthdr;
 }
 
+/* What a device reports for an ESP or AH integrity check that failed. */
+#define ESPO_DEVICE_AUTH_FAILED (CRYPTO_TRANSPORT_AH_AUTH_FAILED |	\
+				 CRYPTO_TRANSPORT_ESP_AUTH_FAILED |	\
+				 CRYPTO_TUNNEL_AH_AUTH_FAILED |		\
+				 CRYPTO_TUNNEL_ESP_AUTH_FAILED)
+
+/*
+ * A device that decrypts on receive marks each packet CRYPTO_DONE with
+ * its verdict. For one whose ICV failed, xfrm_input (6.1 and 6.12 alike)
+ * counts XfrmInStateProtoError and the SA's integrity_failed and drops
+ * it before it would call input_tail: the module never sees it there.
+ * The receive handlers (ESP after IP, ESP GRO) call this just before
+ * xfrm_input so that drop_icv counts it as well; the core still drops
+ * the packet. The test is the core's: a valid SA of this module, status
+ * not CRYPTO_SUCCESS, an authentication failure named.
+ */
+void espo_input_device_verdict(struct sk_buff *skb)
+{
+	struct xfrm_offload *xo = xfrm_offload(skb);
+	struct sec_path *sp = skb_sec_path(skb);
+	struct xfrm_state *x;
+
+	if (likely(!xo) || !(xo->flags & CRYPTO_DONE) ||
+	    (xo->status & CRYPTO_SUCCESS) ||
+	    !(xo->status & ESPO_DEVICE_AUTH_FAILED) || !sp->len)
+		return;
+	x = sp->xvec[sp->len - 1];
+	if (!x->type || x->type->owner != THIS_MODULE ||
+	    READ_ONCE(x->km.state) != XFRM_STATE_VALID)
+		return;
+	espo_count_drop(x, ESPO_DROP_ICV);
+	net_dbg_ratelimited("SPI 0x%08x: the device reports an ICV failure\n",
+			    ntohl(x->id.spi));
+}
+
 static ESPO_ASYNC_DONE(espo_input_done)
 {
 	struct espo_req *r = espo_async_data();

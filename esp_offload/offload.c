@@ -277,6 +277,9 @@ static struct sk_buff *espo_gro_receive(struct sk_buff *skb,
 		xo = xfrm_offload(skb);
 		if (!xo)
 			goto out_reset;
+	} else {
+		/* The device decrypted it: count an ICV it found bad. */
+		espo_input_device_verdict(skb);
 	}
 	xo->flags |= XFRM_GRO;
 	espo_count(ESPO_RX_GRO);

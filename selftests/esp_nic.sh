@@ -20,7 +20,9 @@
 #    large packets and the module encrypts those in software, the peer's
 #    NIC still decrypts them;
 #  - an ICV the NIC corrupts on TX fails on the offloaded receiver:
-#    ipsec_rx_drop_auth and XfrmInStateProtoError count it;
+#    ipsec_rx_drop_auth and XfrmInStateProtoError count it, and so does
+#    the module's drop_icv (module-wide, per SA and per namespace),
+#    although the core drops such a packet before the ESP type sees it;
 #  - one side offloaded, the other in software: a TCP transfer both
 #    ways through the bytes of each (what espo_nic encrypts, the
 #    module's software path decrypts, and the reverse);
@@ -36,16 +38,6 @@
 
 require_cmd socat ethtool
 
-# The test NIC built for the running kernel, as espo_pick_ko finds
-# esp_offload.ko.
-nic_pick_ko() {
-	local k=$REPO/selftests/espo_nic/espo_nic.ko
-	if [ "$(modinfo -F vermagic "$k" 2>/dev/null | cut -d' ' -f1)" != "$(uname -r)" ] &&
-	   [ -e "$REPO/.build/ko/$(uname -r)/espo_nic.ko" ]; then
-		k=$REPO/.build/ko/$(uname -r)/espo_nic.ko
-	fi
-	echo "$k"
-}
 NIC_KO=${ESPO_NIC_KO:-$(nic_pick_ko)}
 NIC_PARAMS=/sys/module/espo_nic/parameters
 KEY_AB=$KEY256
@@ -54,18 +46,8 @@ KEY_BA=${KEY256/0x01/0x51}
 [ -e "$NIC_KO" ] || ksft_skip_all "espo_nic.ko not built (make)"
 test_payload 400000 31
 
-nic_unload() {
-	module_loaded espo_nic || return 0
-	busywait 10000 rmmod espo_nic 2>/dev/null
-}
 on_exit module_unload
 on_exit nic_unload
-
-# nic_stat NS DEV NAME: one of the NIC's ethtool -S counters.
-nic_stat() {
-	ip netns exec "$1" ethtool -S "$2" 2>/dev/null |
-		awk -v n="$3:" '$1 == n { print $2; f = 1 } END { if (!f) print 0 }'
-}
 
 # The NIC counters the cases look at: KEY -> "SIDE DEVICE COUNTER".
 declare -A NICSTAT=(
@@ -75,7 +57,7 @@ declare -A NICSTAT=(
 	[a_corrupt]="A enic0 ipsec_tx_icv_corrupted"
 	[a_okno]="A enic0 ipsec_offload_ok_no" [a_refused]="A enic0 ipsec_sa_refused"
 )
-MODSTAT="tx_packets tx_device rx_device"
+MODSTAT="tx_packets tx_device rx_device drop_icv"
 
 # stat_now KEY: a NIC counter (a_tx, ...) or a module counter (m_NAME).
 stat_now() {
@@ -89,6 +71,22 @@ stat_now() {
 	nic_stat "$ns" "$dev" "$name"
 }
 
+# ns_drop_icv NS: the module's drop_icv total of a namespace.
+ns_drop_icv() {
+	ip netns exec "$1" awk '$1 == "drop_icv" { print $2 }' /proc/net/esp_offload/stats
+}
+
+# sa_drop_icv NS SPI: the module's drop_icv of one SA (SPI as 0x%08x).
+sa_drop_icv() {
+	ip netns exec "$1" awk -v spi="$2" '{
+		for (i = 1; i < NF; i++) {
+			if ($i == "spi") s = $(i + 1)
+			if ($i == "drop_icv") d = $(i + 1)
+		}
+		if (s == spi) print d
+	}' /proc/net/esp_offload/sas
+}
+
 # snapshot: every counter now, in S0[KEY]; moved KEY: how far it went since.
 declare -A S0
 snapshot() {
@@ -96,6 +94,7 @@ snapshot() {
 	for k in "${!NICSTAT[@]}"; do S0[$k]=$(stat_now "$k"); done
 	for k in $MODSTAT; do S0[m_$k]=$(stat_now "m_$k"); done
 	PROTOERR0=$(xfrm_stat "$NS_B" XfrmInStateProtoError)
+	NSICV0=$(ns_drop_icv "$NS_B")
 }
 moved() { echo $(($(stat_now "$1") - ${S0[$1]})); }
 
@@ -200,7 +199,7 @@ flush_deferred() {
 	done
 }
 
-ksft_plan 45
+ksft_plan 47
 dmesg_mark
 module_load offload_type=1 || ksft_skip_all "cannot load esp_offload offload_type=1"
 insmod "$NIC_KO" max_sas=2 || ksft_skip_all "cannot load espo_nic.ko"
@@ -256,14 +255,19 @@ if sas 1 1; then
 
 	# An ICV the NIC corrupts: the offloaded receiver reports it failed.
 	snapshot
+	sa_icv0=$(sa_drop_icv "$NS_B" 0x00005001)
 	echo 2 > $NIC_PARAMS/corrupt_icv
 	ip netns exec "$NS_A" ping -q -c 4 -i 0.2 -W 1 192.0.2.2 >/dev/null
 	ksft_eq "ICV corruption: enic0 corrupted 2" 2 "$(moved a_corrupt)"
 	ksft_eq "ICV corruption: enic1 ipsec_rx_drop_auth counted 2" 2 "$(moved b_auth)"
 	ksft_eq "ICV corruption: XfrmInStateProtoError counted 2" 2 \
 		$(($(xfrm_stat "$NS_B" XfrmInStateProtoError) - PROTOERR0))
+	# The module counts what the NIC reported, before the core drops it.
+	ksft_eq "ICV corruption: module drop_icv counted 2" 2 "$(moved m_drop_icv)"
+	ksft_eq "ICV corruption: drop_icv 2 on B's SA 0x5001 and in B's namespace" "2 2" \
+		"$(($(sa_drop_icv "$NS_B" 0x00005001) - sa_icv0)) $(($(ns_drop_icv "$NS_B") - NSICV0))"
 else
-	for _ in $(seq 12); do ksft_fail "offloaded: SAs and policies installed"; done
+	for _ in $(seq 14); do ksft_fail "offloaded: SAs and policies installed"; done
 fi
 xfrm_flush "$NS_A" "$NS_B"
 

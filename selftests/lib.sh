@@ -353,6 +353,31 @@ kprobe_del() {
 	echo "-:$1" >> "$KPROBE_DIR/kprobe_events"
 }
 
+# --- the test NIC ----------------------------------------------------------
+
+# nic_pick_ko: the test NIC espo_nic.ko built for the running kernel,
+# found as espo_pick_ko finds esp_offload.ko.
+nic_pick_ko() {
+	local k=$REPO/selftests/espo_nic/espo_nic.ko
+	if [ "$(modinfo -F vermagic "$k" 2>/dev/null | cut -d' ' -f1)" != "$(uname -r)" ] &&
+	   [ -e "$REPO/.build/ko/$(uname -r)/espo_nic.ko" ]; then
+		k=$REPO/.build/ko/$(uname -r)/espo_nic.ko
+	fi
+	echo "$k"
+}
+
+# nic_unload: remove espo_nic (its devices and their SAs go with it).
+nic_unload() {
+	module_loaded espo_nic || return 0
+	busywait 10000 rmmod espo_nic 2>/dev/null
+}
+
+# nic_stat NS DEV NAME: one of the NIC's ethtool -S counters.
+nic_stat() {
+	ip netns exec "$1" ethtool -S "$2" 2>/dev/null |
+		awk -v n="$3:" '$1 == n { print $2; f = 1 } END { if (!f) print 0 }'
+}
+
 # --- payloads -------------------------------------------------------------
 
 # make_payload FILE BYTES [SEED]: deterministic pseudo-random data.
@@ -451,7 +476,7 @@ ping_ok() {
 
 # --- two gateways with hosts behind them -----------------------------------
 
-# gateway_topology [nat]: two gateways with a host behind each.
+# gateway_topology [nat|enic]: two gateways with a host behind each.
 #
 #   hA ---- gA ====================== gB ---- hB
 #           wan 192.0.2.1/2001:db8::1  wan 192.0.2.2/2001:db8::2
@@ -460,9 +485,12 @@ ping_ok() {
 # With "nat", a router $RT sits between gA and gB and masquerades gA
 # (nftables): gA's wan is 172.16.0.2/fd00:16::2 behind rt's
 # 172.16.0.1/fd00:16::1, and rt faces gB as 192.0.2.1 and 2001:db8::1,
-# so gB sees gA only as the router's address.
+# so gB sees gA only as the router's address. With "enic", the test NIC's
+# pair joins them instead of a veth (espo_nic loaded): gA's wan device is
+# enic0 and gB's enic1 ($WAN_A, $WAN_B).
 gateway_topology() {
 	local nat=${1:-}
+	WAN_A=wan WAN_B=wan
 	netns_new GA ga && netns_new GB gb && netns_new HA ha && netns_new HB hb &&
 	veth_pair "$HA" eth0 "$GA" lan && veth_pair "$HB" eth0 "$GB" lan || return 1
 	if [ "$nat" = nat ]; then
@@ -485,14 +513,21 @@ gateway_topology() {
 		}
 		NFT
 	else
-		veth_pair "$GA" wan "$GB" wan || return 1
-		ip -n "$GA" addr add 192.0.2.1/24 dev wan
-		ip -n "$GA" addr add 2001:db8::1/64 dev wan nodad
+		if [ "$nat" = enic ]; then
+			WAN_A=enic0 WAN_B=enic1
+			ip link set enic0 netns "$GA" && ip link set enic1 netns "$GB" &&
+			ip -n "$GA" link set enic0 up && ip -n "$GB" link set enic1 up ||
+				return 1
+		else
+			veth_pair "$GA" wan "$GB" wan || return 1
+		fi
+		ip -n "$GA" addr add 192.0.2.1/24 dev "$WAN_A"
+		ip -n "$GA" addr add 2001:db8::1/64 dev "$WAN_A" nodad
 		ip -n "$GA" route add 10.2.0.0/24 via 192.0.2.2
 		ip -n "$GA" -6 route add fd02::/64 via 2001:db8::2
 	fi
-	ip -n "$GB" addr add 192.0.2.2/24 dev wan
-	ip -n "$GB" addr add 2001:db8::2/64 dev wan nodad
+	ip -n "$GB" addr add 192.0.2.2/24 dev "$WAN_B"
+	ip -n "$GB" addr add 2001:db8::2/64 dev "$WAN_B" nodad
 	ip -n "$GA" addr add 10.1.0.1/24 dev lan
 	ip -n "$GA" addr add fd01::1/64 dev lan nodad
 	ip -n "$GB" addr add 10.2.0.1/24 dev lan

@@ -80,12 +80,13 @@ swan_daemon_conf() {
 # Writes strongswan.conf and swanctl.conf for gateway NAME (gw-a or
 # gw-b). Keys: auth=psk|cert, ike=PROPOSAL, esp=PROPOSAL, encap=yes|no,
 # start=none|start|trap, dpd=SECONDS, unique=no|replace, keepalive=SECONDS
-# (NAT-T keepalive interval), mode=tunnel|transport.
+# (NAT-T keepalive interval), mode=tunnel|transport, hw_offload=no|yes|auto
+# (the CHILD_SA's NIC crypto offload; the line is left out unless given).
 swan_config() {
 	local name=$1 laddr=$2 raddr=$3 lts=$4 rts=$5 kv
 	local d=$SWAN_DIR/$name peer
 	local auth=psk ike=aes256gcm16-prfsha256-x25519 esp=aes256gcm16-x25519
-	local encap=no start=none dpd=0 unique=no keepalive=20 mode=tunnel
+	local encap=no start=none dpd=0 unique=no keepalive=20 mode=tunnel hw=
 	shift 5
 	for kv in "$@"; do
 		case ${kv%%=*} in
@@ -98,6 +99,7 @@ swan_config() {
 		unique) unique=${kv#*=} ;;
 		keepalive) keepalive=${kv#*=} ;;
 		mode) mode=${kv#*=} ;;
+		hw_offload) hw="hw_offload = ${kv#*=}" ;;
 		*) echo "swan_config: unknown key $kv" >&2; return 1 ;;
 		esac
 	done
@@ -144,6 +146,7 @@ swan_config() {
 	                replay_window = 1024
 	                start_action = $start
 	                dpd_action = restart
+	                $hw
 	            }
 	        }
 	    }

@@ -36,8 +36,25 @@ static int espo_rcv_cb(struct sk_buff *skb, int err)
 	return 0;
 }
 
+/*
+ * ESP after the IP header: xfrm4_rcv/xfrm6_rcv, after counting an ICV
+ * failure a device reported (the core drops such packets before the
+ * type sees them).
+ */
+static int espo_rcv4(struct sk_buff *skb)
+{
+	espo_input_device_verdict(skb);
+	return xfrm4_rcv(skb);
+}
+
+static int espo_rcv6(struct sk_buff *skb)
+{
+	espo_input_device_verdict(skb);
+	return xfrm6_rcv(skb);
+}
+
 static struct xfrm4_protocol espo_proto4 = {
-	.handler	= xfrm4_rcv,
+	.handler	= espo_rcv4,
 	.input_handler	= xfrm_input,
 	.cb_handler	= espo_rcv_cb,
 	.err_handler	= espo_icmp4_err,
@@ -45,7 +62,7 @@ static struct xfrm4_protocol espo_proto4 = {
 };
 
 static struct xfrm6_protocol espo_proto6 = {
-	.handler	= xfrm6_rcv,
+	.handler	= espo_rcv6,
 	.input_handler	= xfrm_input,
 	.cb_handler	= espo_rcv_cb,
 	.err_handler	= espo_icmp6_err,
