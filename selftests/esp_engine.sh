@@ -23,17 +23,8 @@
 
 require_cmd socat python3
 
-# The engine built for the running kernel, as espo_pick_ko finds
-# esp_offload.ko.
-engine_pick_ko() {
-	local k=$REPO/selftests/espo_engine/espo_engine.ko
-	if [ "$(modinfo -F vermagic "$k" 2>/dev/null | cut -d' ' -f1)" != "$(uname -r)" ] &&
-	   [ -e "$REPO/.build/ko/$(uname -r)/espo_engine.ko" ]; then
-		k=$REPO/.build/ko/$(uname -r)/espo_engine.ko
-	fi
-	echo "$k"
-}
-ENGINE_KO=${ESPO_ENGINE_KO:-$(engine_pick_ko)}
+# The engine built for the running kernel.
+ENGINE_KO=${ESPO_ENGINE_KO:-$(pick_ko selftests/espo_engine/espo_engine.ko espo_engine.ko)}
 ENGINE_STATS=/sys/kernel/debug/espo_engine/stats
 ENGINE_PARAMS=/sys/module/espo_engine/parameters
 

@@ -15,14 +15,7 @@ SA="src 192.0.2.1 dst 192.0.2.2 proto esp spi 0x7001 mode transport aead rfc4106
 since() { dmesg | tail -n +$((DMESG_MARK + 1)); }
 
 # The test-only stand-in for esp4 that holds in its init (espo_rival).
-rival_pick_ko() {
-	local k=$REPO/selftests/espo_rival/esp4.ko
-	if [ "$(modinfo -F vermagic "$k" 2>/dev/null | cut -d' ' -f1)" != "$(uname -r)" ]; then
-		k=$REPO/.build/ko/$(uname -r)/rival/esp4.ko
-	fi
-	echo "$k"
-}
-RIVAL_KO=$(rival_pick_ko)
+RIVAL_KO=$(pick_ko selftests/espo_rival/esp4.ko rival/esp4.ko)
 rival_state() { cat /sys/module/esp4/initstate 2>/dev/null; }
 
 ksft_plan 14

@@ -38,7 +38,7 @@
 
 require_cmd socat ethtool
 
-NIC_KO=${ESPO_NIC_KO:-$(nic_pick_ko)}
+NIC_KO=${ESPO_NIC_KO:-$(pick_ko selftests/espo_nic/espo_nic.ko espo_nic.ko)}
 NIC_PARAMS=/sys/module/espo_nic/parameters
 KEY_AB=$KEY256
 KEY_BA=${KEY256/0x01/0x51}

@@ -10,17 +10,18 @@
 
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 REPO=${REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
-# The module for the running kernel: the tree's own build if it is for
-# this kernel, else the copy `make` keeps per kernel (.build/ko/<release>).
-espo_pick_ko() {
-	local k=$REPO/esp_offload.ko
+# pick_ko PATH KEPT: a module for the running kernel: $REPO/PATH if it
+# was built for this kernel, else the copy `make` keeps per kernel
+# (.build/ko/<release>/KEPT). esp_offload.ko, and the test-only modules.
+pick_ko() {
+	local k=$REPO/$1
 	if [ "$(modinfo -F vermagic "$k" 2>/dev/null | cut -d' ' -f1)" != "$(uname -r)" ] &&
-	   [ -e "$REPO/.build/ko/$(uname -r)/esp_offload.ko" ]; then
-		k=$REPO/.build/ko/$(uname -r)/esp_offload.ko
+	   [ -e "$REPO/.build/ko/$(uname -r)/$2" ]; then
+		k=$REPO/.build/ko/$(uname -r)/$2
 	fi
 	echo "$k"
 }
-MODULE_KO=${ESPO_KO:-$(espo_pick_ko)}
+MODULE_KO=${ESPO_KO:-$(pick_ko esp_offload.ko esp_offload.ko)}
 KSFT_PASS=0 KSFT_FAIL=0 KSFT_SKIP=0 KSFT_NUM=0
 readonly ksft_skip=4
 # Per-run suffix for namespace and interface names.
@@ -354,17 +355,6 @@ kprobe_del() {
 }
 
 # --- the test NIC ----------------------------------------------------------
-
-# nic_pick_ko: the test NIC espo_nic.ko built for the running kernel,
-# found as espo_pick_ko finds esp_offload.ko.
-nic_pick_ko() {
-	local k=$REPO/selftests/espo_nic/espo_nic.ko
-	if [ "$(modinfo -F vermagic "$k" 2>/dev/null | cut -d' ' -f1)" != "$(uname -r)" ] &&
-	   [ -e "$REPO/.build/ko/$(uname -r)/espo_nic.ko" ]; then
-		k=$REPO/.build/ko/$(uname -r)/espo_nic.ko
-	fi
-	echo "$k"
-}
 
 # nic_unload: remove espo_nic (its devices and their SAs go with it).
 nic_unload() {

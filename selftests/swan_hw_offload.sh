@@ -29,7 +29,7 @@
 
 require_cmd socat ping swanctl ethtool
 [ -x /usr/lib/ipsec/charon ] || ksft_skip_all "charon not installed"
-NIC_KO=${ESPO_NIC_KO:-$(nic_pick_ko)}
+NIC_KO=${ESPO_NIC_KO:-$(pick_ko selftests/espo_nic/espo_nic.ko espo_nic.ko)}
 [ -e "$NIC_KO" ] || ksft_skip_all "espo_nic.ko not built (make)"
 test_payload 300000 43
 on_exit module_unload

@@ -51,7 +51,7 @@ abort() {
 	exit 3
 }
 
-# The test NIC built for the running kernel, as lib.sh's espo_pick_ko
+# The test NIC built for the running kernel, as lib.sh's pick_ko
 # finds esp_offload.ko.
 nic_pick_ko() {
 	local k=$REPO/selftests/espo_nic/espo_nic.ko
